@@ -1,0 +1,345 @@
+"""Command line: ``oicc-bot run|webhook|demo|members|dues|invite|revoke|backup|audit|forget``.
+
+Errors print one clear line on stderr and exit with code 2, having written nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from bot import clock, invitations
+from bot.config import ConfigError, Settings, load_settings
+from bot.registry import ImportProblem, normalize_code, parse_amount, parse_dues, parse_members, parse_year
+from bot.store import Database, audit, people, registry
+
+
+class CliError(Exception):
+    """A user error: reported as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"oicc-bot: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def current_year(settings: Settings) -> int:
+    return clock.now().astimezone(ZoneInfo(settings.timezone)).year
+
+
+def read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not UTF-8 text") from None
+
+
+def emit(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+async def with_db(settings: Settings, work: Callable[[Database], Awaitable[int | None]]) -> int:
+    db = await Database(settings.database_path).open()
+    try:
+        return (await work(db)) or 0
+    finally:
+        await db.close()
+
+
+# --- registry and dues -------------------------------------------------------------------
+
+
+async def members_import(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        members = parse_members(read_text(args.file))
+    except ImportProblem as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+
+    async def work(db: Database) -> int:
+        count = await registry.import_members(db, members)
+        print(f"{count} members imported")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def dues_import(settings: Settings, args: argparse.Namespace) -> int:
+    text = read_text(args.file)
+
+    async def work(db: Database) -> int:
+        try:
+            rows = parse_dues(text, await registry.member_kinds(db))
+        except ImportProblem as exc:
+            raise CliError(f"{args.file}: {exc}") from None
+        count = await registry.import_dues(db, rows)
+        print(f"{count} dues rows imported")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def dues_pay(settings: Settings, args: argparse.Namespace) -> int:
+    code = normalize_code(args.member)
+    fund = args.fund.lower()
+    if fund not in ("organization", "cooperation_fund"):
+        raise CliError("FUND must be organization or cooperation_fund")
+    try:
+        year = parse_year(args.year)
+        amount = parse_amount(args.amount)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if amount <= 0:
+        raise CliError("AMOUNT must be greater than zero")
+
+    async def work(db: Database) -> int:
+        member = await registry.get_member(db, code)
+        if member is None:
+            raise CliError(f"unknown member {code}")
+        if member.kind == "office":
+            raise CliError(f"{code} is the Secretary General's office, which pays no dues")
+        row = await registry.record_payment(db, code, year, fund, amount, actor="cli")
+        print(f"{code} {year} {fund}: paid {row.paid} of {row.due}")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def dues_status(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import dues
+
+    code = normalize_code(args.member)
+
+    async def work(db: Database) -> int:
+        member = await registry.get_member(db, code)
+        if member is None:
+            raise CliError(f"unknown member {code}")
+        report = dues.report(
+            member, await registry.dues_of(db, code), current_year(settings),
+            settings.good_standing_years,
+        )
+        data = report.as_json()
+        if args.json:
+            emit(data)
+        else:
+            print(f"{code}: good standing {data['good_standing']},"
+                  f" council eligible {data['council_eligible']}")
+            for line in data["years"]:
+                print(f"  {line['year']} {line['fund']}: due {line['due']} paid {line['paid']}")
+        return 0
+
+    return await with_db(settings, work)
+
+
+# --- invitations -------------------------------------------------------------------------
+
+
+async def invite(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        member_code, role = invitations.parse_target(args.member, args.role)
+    except ValueError:
+        raise CliError("--role secretariat goes with MEMBER 'secretariat'; members take"
+                       " delegate or chair") from None
+    if not settings.bot_username:
+        raise CliError("BOT_USERNAME is not set: it is needed to make the invitation link")
+
+    async def work(db: Database) -> int:
+        if member_code and await registry.get_member(db, member_code) is None:
+            raise CliError(f"unknown member {member_code}")
+        issued = await people.issue_invitation(
+            db, settings.bot_username, member_code, role, actor="cli"
+        )
+        if args.json:
+            emit(issued.as_json())
+        else:
+            print(issued.link)
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def revoke(settings: Settings, args: argparse.Namespace) -> int:
+    member_code, _ = invitations.parse_target(args.member, None)
+
+    async def work(db: Database) -> int:
+        if member_code and await registry.get_member(db, member_code) is None:
+            raise CliError(f"unknown member {member_code}")
+        count = await people.revoke_invitations(db, member_code, actor="cli")
+        print(f"{count} invitations revoked")
+        return 0
+
+    return await with_db(settings, work)
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+async def demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import demo as demo_data
+
+    async def work(db: Database) -> int:
+        await demo_data.load(db, current_year(settings))
+        print("demo conference loaded")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def backup(settings: Settings, args: argparse.Namespace) -> int:
+    target = Path(args.file)
+    if target.exists():
+        raise CliError(f"{target} exists: choose a new file")
+
+    async def work(db: Database) -> int:
+        await db.backup(str(target))
+        print(f"backup written to {target}")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.audit import verify_chain
+
+    async def work(db: Database) -> int:
+        found = await audit.entries(db)
+        problem = verify_chain(found)
+        if problem is not None:
+            print(f"audit log broken at entry {problem.entry_id}: {problem.reason}",
+                  file=sys.stderr)
+            return 1
+        print(f"audit log intact: {len(found)} entries")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def forget(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.telegram_id.lstrip("-").isdigit():
+        raise CliError("TELEGRAM_ID must be a number")
+
+    async def work(db: Database) -> int:
+        if not await audit.forget(db, int(args.telegram_id)):
+            raise CliError(f"no person with Telegram id {args.telegram_id}")
+        print(f"personal data of {args.telegram_id} erased")
+        return 0
+
+    return await with_db(settings, work)
+
+
+def run_polling(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_application
+
+    if args.demo:
+        asyncio.run(_demo_if_empty(settings))
+    application = build_application(settings)
+    application.run_polling(allowed_updates=["message", "callback_query"])
+    return 0
+
+
+async def _demo_if_empty(settings: Settings) -> None:
+    from bot import demo as demo_data
+
+    db = await Database(settings.database_path).open()
+    try:
+        if await registry.member_count(db) == 0:
+            await demo_data.load(db, current_year(settings))
+    finally:
+        await db.close()
+
+
+def run_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    from urllib.parse import urlparse
+
+    from bot.app import build_application
+
+    if not settings.webhook_url:
+        raise CliError("WEBHOOK_URL is not set")
+    if not settings.webhook_secret:
+        raise CliError("WEBHOOK_SECRET is not set: the webhook refuses requests without it")
+    application = build_application(settings)
+    application.run_webhook(
+        listen="0.0.0.0",
+        port=settings.port,
+        url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+        webhook_url=settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=["message", "callback_query"],
+    )
+    return 0
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="oicc-bot", description="OICC delegates bot")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    run = sub.add_parser("run", help="run the bot with long polling")
+    run.add_argument("--demo", action="store_true", help="load the demo conference into an empty database first")
+    run.set_defaults(sync=run_polling)
+    sub.add_parser("webhook", help="run the bot behind a webhook").set_defaults(sync=run_webhook)
+    sub.add_parser("demo", help="load the demo conference").set_defaults(handler=demo)
+
+    members = sub.add_parser("members", help="the member registry").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    imp = members.add_parser("import", help="import members from CSV")
+    imp.add_argument("file")
+    imp.set_defaults(handler=members_import)
+
+    dues = sub.add_parser("dues", help="the dues ledger").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    imp = dues.add_parser("import", help="import dues from CSV")
+    imp.add_argument("file")
+    imp.set_defaults(handler=dues_import)
+    pay = dues.add_parser("pay", help="record a payment")
+    for name in ("member", "year", "fund", "amount"):
+        pay.add_argument(name)
+    pay.set_defaults(handler=dues_pay)
+    status = dues.add_parser("status", help="a member's dues and standing")
+    status.add_argument("member")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=dues_status)
+
+    inv = sub.add_parser("invite", help="issue an invitation link")
+    inv.add_argument("member", help="member code, or 'secretariat'")
+    inv.add_argument("--role", choices=invitations.ROLES)
+    inv.add_argument("--json", action="store_true")
+    inv.set_defaults(handler=invite)
+    rev = sub.add_parser("revoke", help="revoke a member's unused invitations")
+    rev.add_argument("member")
+    rev.set_defaults(handler=revoke)
+
+    bak = sub.add_parser("backup", help="copy the database while the bot runs")
+    bak.add_argument("file")
+    bak.set_defaults(handler=backup)
+    aud = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    aud.add_parser("verify", help="check the hash chain").set_defaults(handler=audit_verify)
+    fgt = sub.add_parser("forget", help="erase a delegate's personal data")
+    fgt.add_argument("telegram_id")
+    fgt.set_defaults(handler=forget)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if hasattr(args, "sync"):
+            return int(args.sync(settings, args))
+        return int(asyncio.run(args.handler(settings, args)))
+    except (CliError, ConfigError) as exc:
+        print(f"oicc-bot: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""The composition root: build_application(settings) wires storage, handlers and jobs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Settings
+from bot.logs import setup_logging
+from bot.store import Database
+
+
+@dataclass
+class Services:
+    """What handlers need, created in post_init and closed in post_shutdown."""
+
+    settings: Settings
+    db: Database
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE | Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    data = context.bot_data
+    return cast(Services, data["services"])
+
+
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot's Application. The database opens in post_init and closes in post_shutdown."""
+    setup_logging(settings)
+    token = settings.require_token()
+
+    async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        db = await Database(settings.database_path).open()
+        application.bot_data["services"] = Services(settings=settings, db=db)
+        from handlers import on_startup
+
+        await on_startup(application)
+
+    async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        found = application.bot_data.get("services")
+        if isinstance(found, Services):
+            await found.db.close()
+
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    from handlers import register
+
+    register(application)
+    logging.getLogger(__name__).debug("application built")
+    return application

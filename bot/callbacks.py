@@ -1,0 +1,46 @@
+"""Callback data: short ASCII strings ``<kind>:<arg>:<arg>``, parsed by one function.
+
+Whatever a callback claims is checked again by the handler against the database: the
+data only says which button was pressed, never what the presser may do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+KINDS = {
+    "lang": 1,  # lang:<ar|en|fr>
+    "v": 2,  # v:<question>:<choice>          a ballot choice (resolutions) or toggle (elections)
+    "vc": 2,  # vc:<question>:<confirm|cancel|submit>
+    "m": 2,  # m:<command>:<meeting>          which meeting, when two are current
+    "n": 2,  # n:<draft>:<step value>        composing a notice
+    "cv": 2,  # cv:<question>:<choice>        the chair's casting vote
+}
+
+
+@dataclass(frozen=True)
+class Callback:
+    kind: str
+    args: tuple[str, ...]
+
+
+def make(kind: str, *args: object) -> str:
+    data = ":".join([kind, *map(str, args)])
+    if kind not in KINDS or len(args) != KINDS[kind]:
+        raise ValueError(f"bad callback shape: {data!r}")
+    if len(data.encode()) > MAX_BYTES or not data.isascii():
+        raise ValueError(f"callback data too long or not ASCII: {data!r}")
+    return data
+
+
+def parse(data: str | None) -> Callback | None:
+    """The callback, or None for anything we did not make (forged, truncated, stale)."""
+    if not data or len(data.encode()) > MAX_BYTES or not data.isascii():
+        return None
+    kind, *args = data.split(":")
+    if KINDS.get(kind) != len(args):
+        return None
+    if not all(arg and all(c.isalnum() or c in "_-" for c in arg) for arg in args):
+        return None
+    return Callback(kind, tuple(args))

@@ -1,0 +1,110 @@
+"""Schema versions, applied in order at open; ``PRAGMA user_version`` records the last one.
+
+Never edit a version that has shipped: add the next one. The constraints state what must
+never happen, so that a bug in the code cannot write it either.
+"""
+
+V1_REGISTRY = """
+CREATE TABLE members (
+    code TEXT PRIMARY KEY CHECK (code <> '' AND code = upper(code)),
+    name_en TEXT NOT NULL CHECK (name_en <> ''),
+    name_fr TEXT NOT NULL CHECK (name_fr <> ''),
+    name_ar TEXT NOT NULL CHECK (name_ar <> ''),
+    country TEXT NOT NULL,
+    region TEXT NOT NULL CHECK (region IN ('african', 'arab', 'asian')),
+    kind TEXT NOT NULL CHECK (kind IN ('capital', 'city', 'office')),
+    council TEXT NOT NULL CHECK (council IN ('permanent', 'elected', 'none')),
+    active INTEGER NOT NULL CHECK (active IN (0, 1))
+);
+
+-- One row per member, year and fund; a year without a row owed nothing to that fund.
+CREATE TABLE dues (
+    member TEXT NOT NULL REFERENCES members(code),
+    year INTEGER NOT NULL CHECK (year BETWEEN 1970 AND 2200),
+    fund TEXT NOT NULL CHECK (fund IN ('organization', 'cooperation_fund')),
+    due TEXT NOT NULL CHECK (CAST(due AS REAL) >= 0),
+    paid TEXT NOT NULL CHECK (CAST(paid AS REAL) >= 0),
+    PRIMARY KEY (member, year, fund)
+);
+
+-- Telegram accounts the bot has seen. The primary key makes it impossible to bind one
+-- account to two members; secretariat accounts belong to no member.
+CREATE TABLE users (
+    telegram_id INTEGER PRIMARY KEY,
+    language TEXT CHECK (language IN ('ar', 'en', 'fr')),
+    telegram_language TEXT,
+    first_name TEXT,
+    username TEXT,
+    member TEXT REFERENCES members(code),
+    role TEXT CHECK (role IN ('delegate', 'chair', 'secretariat')),
+    joined_at TEXT,
+    CHECK (
+        (role IS NULL AND member IS NULL)
+        OR (role = 'secretariat' AND member IS NULL)
+        OR (role IN ('delegate', 'chair') AND member IS NOT NULL)
+    )
+);
+CREATE INDEX users_member ON users(member);
+
+-- Invitation codes are kept only as SHA-256 hashes.
+CREATE TABLE invitations (
+    id INTEGER PRIMARY KEY,
+    code_hash TEXT NOT NULL UNIQUE,
+    member TEXT REFERENCES members(code),
+    role TEXT NOT NULL CHECK (role IN ('delegate', 'chair', 'secretariat')),
+    created_at TEXT NOT NULL,
+    created_by INTEGER,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    used_by INTEGER,
+    revoked_at TEXT,
+    CHECK ((role = 'secretariat') = (member IS NULL)),
+    CHECK ((used_at IS NULL) = (used_by IS NULL))
+);
+
+-- A code is used once: once used_at is set it can never change again.
+CREATE TRIGGER invitations_single_use BEFORE UPDATE OF used_at ON invitations
+WHEN OLD.used_at IS NOT NULL AND NEW.used_at IS NOT OLD.used_at
+BEGIN
+    SELECT RAISE(ABORT, 'invitation already used');
+END;
+
+-- Pseudonyms stand for people in the audit log, so that forgetting a person (deleting
+-- the pseudonym row) leaves the hash chain intact.
+CREATE TABLE pseudonyms (
+    telegram_id INTEGER PRIMARY KEY,
+    pseudonym TEXT NOT NULL UNIQUE
+);
+
+-- Tamper-evident log: each entry carries the hash of the one before it.
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT,
+    member TEXT,
+    action TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE
+);
+CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+
+-- Multi-step conversations (composing a notice, confirming a ballot) live here rather
+-- than in memory, so handlers can run concurrently and survive restarts.
+CREATE TABLE drafts (
+    telegram_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (telegram_id, kind)
+);
+"""
+
+MIGRATIONS: list[str] = [V1_REGISTRY]

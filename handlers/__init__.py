@@ -1,0 +1,21 @@
+"""Telegram handlers, one module per capability, each with ``register(application)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application
+
+from handlers import account, dues, errors, fallback, invitations, menu
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Order matters: the catch-all fallback goes last.
+    for module in (account, dues, invitations):
+        module.register(application)
+    fallback.register(application)
+    errors.register(application)
+
+
+async def on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await menu.publish(application)

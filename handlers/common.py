@@ -1,0 +1,243 @@
+"""What every handler needs: who is calling, in which language, and how to answer."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot import i18n
+from bot.app import Services, services
+from bot.i18n import t
+from bot.registry import Member
+from bot.store import people, registry
+from bot.store.people import Account
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+Need = Literal["anyone", "registered", "delegate", "chair", "secretariat"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    telegram_id: int
+    language: str
+    account: Account | None
+    member: Member | None
+    is_secretariat: bool
+
+    @property
+    def role(self) -> str | None:
+        if self.is_secretariat:
+            return "secretariat"
+        return self.account.role if self.account else None
+
+    @property
+    def is_delegate(self) -> bool:
+        """A delegate of a member (chairs are delegates of their member too)."""
+        return self.member is not None and self.role in ("delegate", "chair")
+
+    @property
+    def is_chair(self) -> bool:
+        return self.is_delegate and self.role == "chair"
+
+    @property
+    def registered(self) -> bool:
+        return self.is_secretariat or self.is_delegate
+
+
+async def identify(update: Update, svc: Services) -> Caller | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    account = await people.account(svc.db, user.id)
+    if account is None or account.telegram_language != user.language_code:
+        await people.seen(svc.db, user.id, user.language_code)
+    return await identify_id(svc, user.id)
+
+
+async def identify_id(svc: Services, telegram_id: int) -> Caller:
+    """Who an account is, from the database alone (for messages the bot starts)."""
+    account = await people.account(svc.db, telegram_id)
+    language = (account.language if account and account.language else None) or (
+        i18n.language_from_telegram(account.telegram_language if account else None)
+    )
+    member = None
+    if account and account.member:
+        member = await registry.get_member(svc.db, account.member)
+    is_secretariat = telegram_id in svc.settings.secretariat_ids or bool(
+        account and account.role == "secretariat"
+    )
+    return Caller(telegram_id, language, account, member, is_secretariat)
+
+
+class SlowDown:
+    """At most ``limit`` commands a minute per user; others are not slowed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.recent: dict[int, deque[float]] = {}
+
+    def allow(self, telegram_id: int, now: float | None = None) -> bool:
+        if self.limit <= 0:
+            return True
+        now = time.monotonic() if now is None else now
+        window = self.recent.setdefault(telegram_id, deque())
+        while window and now - window[0] >= 60:
+            window.popleft()
+        if len(window) >= self.limit:
+            return False
+        window.append(now)
+        return True
+
+
+def _slowdown(svc: Services) -> SlowDown:
+    limiter = svc.extras.get("slowdown")
+    if not isinstance(limiter, SlowDown):
+        limiter = svc.extras["slowdown"] = SlowDown(svc.settings.user_commands_per_minute)
+    return limiter
+
+
+Handler = Callable[[Update, Context, Caller], Awaitable[Any]]
+
+
+def action(need: Need = "anyone") -> Callable[[Handler], Callable[[Update, Context], Awaitable[Any]]]:
+    """Resolve the caller, set the locale for this update, check the role, then run."""
+
+    def wrap(fn: Handler) -> Callable[[Update, Context], Awaitable[Any]]:
+        @functools.wraps(fn)
+        async def inner(update: Update, context: Context) -> Any:
+            svc = services(context)
+            caller = await identify(update, svc)
+            if caller is None:
+                return None
+            i18n.set_locale(caller.language)
+            if update.callback_query is None and not _slowdown(svc).allow(caller.telegram_id):
+                await reply(update, t("You are sending commands too quickly. Please wait a minute and try again."))
+                return None
+            refusal = _refusal(need, caller)
+            if refusal is not None:
+                if update.callback_query is not None:
+                    await update.callback_query.answer(strip_html(refusal), show_alert=True)
+                else:
+                    await reply(update, refusal)
+                return None
+            return await fn(update, context, caller)
+
+        return inner
+
+    return wrap
+
+
+def _refusal(need: Need, caller: Caller) -> str | None:
+    if need == "anyone":
+        return None
+    if not caller.registered:
+        return not_registered()
+    if need == "secretariat" and not caller.is_secretariat:
+        return t("Only the General Secretariat can do this.")
+    if need in ("delegate", "chair") and not caller.is_delegate and not caller.is_secretariat:
+        return t("Only delegates of a member can do this.")
+    if need == "chair" and not (caller.is_chair or caller.is_secretariat):
+        return t("Only the chair of the meeting can do this.")
+    if need == "delegate" and not caller.is_delegate:
+        return t("Secretariat accounts belong to no member and do not take part in votes.")
+    return None
+
+
+def not_registered() -> str:
+    return t(
+        "You are not registered yet. To join, open the invitation link that the General"
+        " Secretariat sent you for your member capital or city. /language changes the language."
+    )
+
+
+def strip_html(text: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace(
+        "&amp;", "&"
+    )[:200]
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    for part in split_message(text):
+        await message.reply_text(
+            part, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True,
+            do_quote=False,
+        )
+        markup = None
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+LIMIT = 4096
+
+
+def split_message(text: str, limit: int = LIMIT) -> list[str]:
+    """Split at paragraph, then line boundaries, so that no part exceeds Telegram's limit.
+
+    Our messages put tags within a line, so a cut between lines never splits a tag.
+    Length is counted as Telegram counts it: UTF-16 code units of the visible text, bounded
+    here by the raw text, which is never shorter.
+    """
+    if _units(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        pieces = [paragraph] if _units(paragraph) <= limit else _hard_split(paragraph, limit)
+        for piece in pieces:
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if _units(candidate) <= limit:
+                current = candidate
+            else:
+                if current:
+                    parts.append(current)
+                current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _hard_split(paragraph: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    current = ""
+    for line in paragraph.split("\n"):
+        while _units(line) > limit:
+            cut = limit
+            while _units(line[:cut]) > limit:
+                cut -= 1
+            space = line.rfind(" ", 0, cut)
+            cut = space if space > limit // 2 else cut
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if _units(candidate) <= limit:
+            current = candidate
+        else:
+            pieces.append(current)
+            current = line
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

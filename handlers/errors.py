@@ -1,0 +1,43 @@
+"""The one error handler: log the failure with ids only, tell the user in their language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import i18n
+from bot.i18n import t
+from handlers.common import Context, reply
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: Context) -> None:
+    if not isinstance(update, Update):
+        log.error("error outside an update", exc_info=context.error)
+        return
+    user = update.effective_user
+    log.error(
+        "error handling update %s from user %s",
+        update.update_id, user.id if user else None, exc_info=context.error,
+    )
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(
+                t("Something went wrong. Nothing was changed; please try again."), show_alert=True
+            )
+        elif update.effective_message is not None:
+            await reply(update, t("Something went wrong. Nothing was changed; please try again."))
+    except TelegramError:
+        log.warning("could not tell user %s about the error", user.id if user else None)
+    finally:
+        i18n.set_locale(i18n.DEFAULT)
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_error_handler(on_error)
+

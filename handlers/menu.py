@@ -1,0 +1,85 @@
+"""The command menu, per language and per role, and the help that lists it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import i18n
+from bot.app import services
+from bot.i18n import N_, t
+from bot.store import people
+from handlers.common import Caller
+
+log = logging.getLogger(__name__)
+
+# (command, description, who): who is "anyone", "delegate", "chair" or "secretariat".
+COMMANDS: list[tuple[str, str, str]] = [
+    ("help", N_("what you can do"), "anyone"),
+    ("language", N_("choose your language"), "anyone"),
+    ("dues", N_("your member's dues and voting right"), "delegate"),
+    ("dues", N_("a member's dues: /dues MEMBER"), "secretariat"),
+    ("arrears", N_("members in arrears"), "secretariat"),
+    ("paid", N_("record a payment: /paid MEMBER YEAR FUND AMOUNT"), "secretariat"),
+    ("invite", N_("invite a delegate: /invite MEMBER [chair]"), "secretariat"),
+    ("revoke", N_("revoke a member's unused invitations: /revoke MEMBER"), "secretariat"),
+]
+
+
+def _allowed(who: str, caller: Caller | None) -> bool:
+    if who == "anyone":
+        return True
+    if caller is None:
+        return who == "delegate"  # the default menu is the delegates' one
+    if who == "secretariat":
+        return caller.is_secretariat
+    if who == "chair":
+        return caller.is_chair or caller.is_secretariat
+    return caller.is_delegate
+
+
+def commands_for(caller: Caller | None) -> list[tuple[str, str]]:
+    """The commands this caller may use, each once, with an untranslated description."""
+    chosen: dict[str, str] = {}
+    for command, description, who in COMMANDS:
+        if _allowed(who, caller) and (command not in chosen or who != "delegate"):
+            chosen[command] = description
+    return list(chosen.items())
+
+
+def _bot_commands(caller: Caller | None) -> list[BotCommand]:
+    return [BotCommand(command, str(t(text))[:256]) for command, text in commands_for(caller)]
+
+
+async def publish(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The delegates' menu in each language, and the longer one for the secretariat."""
+    bot = application.bot
+    for language in i18n.LANGUAGES:
+        with i18n.use_locale(language):
+            await bot.set_my_commands(_bot_commands(None), language_code=language)
+    with i18n.use_locale(i18n.DEFAULT):
+        await bot.set_my_commands(_bot_commands(None))
+    svc = services(application)
+    ids = set(svc.settings.secretariat_ids)
+    ids.update(a.telegram_id for a in await people.registered(svc.db) if a.role != "delegate")
+    from handlers.common import identify_id
+
+    for telegram_id in sorted(ids):
+        caller = await identify_id(svc, telegram_id)
+        await publish_for(application, caller)
+
+
+async def publish_for(application: Application[Any, Any, Any, Any, Any, Any], caller: Caller) -> None:
+    """A chat-scoped menu for chairs and the secretariat, in their language."""
+    if not (caller.is_secretariat or caller.is_chair):
+        return
+    with i18n.use_locale(caller.language):
+        commands = _bot_commands(caller)
+    try:
+        await application.bot.set_my_commands(commands, scope=BotCommandScopeChat(caller.telegram_id))
+    except TelegramError as exc:  # e.g. a secretariat id that never opened the bot
+        log.info("menu not set for %s: %s", caller.telegram_id, exc)

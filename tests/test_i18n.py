@@ -1,0 +1,80 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from bot import i18n
+from bot.i18n import Html, t, tn
+
+
+def test_language_from_telegram_prefers_arabic_and_french_else_english():
+    assert i18n.language_from_telegram("ar-SA") == "ar"
+    assert i18n.language_from_telegram("fr") == "fr"
+    assert i18n.language_from_telegram("fr-CA") == "fr"
+    assert i18n.language_from_telegram("de") == "en"
+    assert i18n.language_from_telegram(None) == "en"
+
+
+def test_arabic_catalog_uses_cldr_six_plural_forms():
+    catalog = i18n.translations("ar")
+    header = catalog._info["plural-forms"]  # type: ignore[attr-defined]
+    assert header.replace(" ", "") == i18n.ARABIC_PLURAL_FORMS.replace(" ", "")
+    plural = catalog.plural  # type: ignore[attr-defined]
+    # zero, one, two, few (3-10), many (11-99), other (100-102)
+    assert [plural(n) for n in (0, 1, 2, 3, 10, 11, 99, 100, 102, 103, 111)] == [
+        0, 1, 2, 3, 3, 4, 4, 5, 5, 3, 4,
+    ]
+
+
+def test_arabic_plural_message_picks_distinct_forms():
+    with i18n.use_locale("ar"):
+        texts = {
+            n: tn("{n} member is in arrears:", "{n} members are in arrears:", n)
+            for n in (0, 1, 2, 3, 11, 100)
+        }
+    assert len(set(texts.values())) == 6
+
+
+def test_placeholders_are_escaped_and_isolated():
+    with i18n.use_locale("en"):
+        text = t("There is no member with the code {code}.", code="<b>X</b>&")
+    assert "<b>" not in text
+    assert "&lt;b&gt;X&lt;/b&gt;&amp;" in text
+    assert i18n.FSI + "&lt;b&gt;" in text
+
+
+def test_html_values_are_not_escaped_twice():
+    with i18n.use_locale("en"):
+        text = t("Reason: {code}", code=Html("<b>ok</b>"))
+    assert "<b>ok</b>" in text
+
+
+def test_locale_is_per_context():
+    import asyncio
+
+    async def worker(language: str) -> str:
+        i18n.set_locale(language)
+        await asyncio.sleep(0.01)
+        return i18n.current()
+
+    async def main() -> list[str]:
+        return list(await asyncio.gather(*(worker(x) for x in ("ar", "fr", "en", "ar"))))
+
+    assert asyncio.run(main()) == ["ar", "fr", "en", "ar"]
+
+
+@pytest.mark.parametrize("language", ["ar", "en", "fr"])
+def test_meeting_dates_show_hijri_beside_gregorian(language):
+    moment = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    with i18n.use_locale(language):
+        text = i18n.when(moment, "Asia/Riyadh")
+    assert "1448" in text  # 15 Jumada al-Akhirah 1448
+    assert "2026" in text
+    assert "12:00" in text  # 09:00 UTC is noon in Riyadh
+
+
+def test_money_is_formatted_per_locale():
+    with i18n.use_locale("fr"):
+        assert i18n.money(Decimal("1200.50"), "USD").startswith("1\u202f200,50")
+    with i18n.use_locale("en"):
+        assert i18n.money(Decimal("1200.50"), "USD") == "$1,200.50"
