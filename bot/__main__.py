@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 from bot import clock, invitations
 from bot.config import ConfigError, Settings, load_settings
-from bot.registry import ImportProblem, normalize_code, parse_amount, parse_dues, parse_members, parse_year
+from bot.registry import (
+    ImportProblem,
+    normalize_code,
+    parse_amount,
+    parse_dues,
+    parse_members,
+    parse_year,
+)
 from bot.store import Database, audit, people, registry
 
 
@@ -123,15 +130,19 @@ async def dues_status(settings: Settings, args: argparse.Namespace) -> int:
         if member is None:
             raise CliError(f"unknown member {code}")
         report = dues.report(
-            member, await registry.dues_of(db, code), current_year(settings),
+            member,
+            await registry.dues_of(db, code),
+            current_year(settings),
             settings.good_standing_years,
         )
         data = report.as_json()
         if args.json:
             emit(data)
         else:
-            print(f"{code}: good standing {data['good_standing']},"
-                  f" council eligible {data['council_eligible']}")
+            print(
+                f"{code}: good standing {data['good_standing']},"
+                f" council eligible {data['council_eligible']}"
+            )
             for line in data["years"]:
                 print(f"  {line['year']} {line['fund']}: due {line['due']} paid {line['paid']}")
         return 0
@@ -146,8 +157,9 @@ async def invite(settings: Settings, args: argparse.Namespace) -> int:
     try:
         member_code, role = invitations.parse_target(args.member, args.role)
     except ValueError:
-        raise CliError("--role secretariat goes with MEMBER 'secretariat'; members take"
-                       " delegate or chair") from None
+        raise CliError(
+            "--role secretariat goes with MEMBER 'secretariat'; members take delegate or chair"
+        ) from None
     if not settings.bot_username:
         raise CliError("BOT_USERNAME is not set: it is needed to make the invitation link")
 
@@ -213,8 +225,9 @@ async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         found = await audit.entries(db)
         problem = verify_chain(found)
         if problem is not None:
-            print(f"audit log broken at entry {problem.entry_id}: {problem.reason}",
-                  file=sys.stderr)
+            print(
+                f"audit log broken at entry {problem.entry_id}: {problem.reason}", file=sys.stderr
+            )
             return 1
         print(f"audit log intact: {len(found)} entries")
         return 0
@@ -282,19 +295,23 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     run = sub.add_parser("run", help="run the bot with long polling")
-    run.add_argument("--demo", action="store_true", help="load the demo conference into an empty database first")
+    run.add_argument(
+        "--demo", action="store_true", help="load the demo conference into an empty database first"
+    )
     run.set_defaults(sync=run_polling)
     sub.add_parser("webhook", help="run the bot behind a webhook").set_defaults(sync=run_webhook)
     sub.add_parser("demo", help="load the demo conference").set_defaults(handler=demo)
 
     members = sub.add_parser("members", help="the member registry").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+        dest="action", required=True, parser_class=Parser
+    )
     imp = members.add_parser("import", help="import members from CSV")
     imp.add_argument("file")
     imp.set_defaults(handler=members_import)
 
     dues = sub.add_parser("dues", help="the dues ledger").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+        dest="action", required=True, parser_class=Parser
+    )
     imp = dues.add_parser("import", help="import dues from CSV")
     imp.add_argument("file")
     imp.set_defaults(handler=dues_import)
@@ -320,7 +337,8 @@ def build_parser() -> Parser:
     bak.add_argument("file")
     bak.set_defaults(handler=backup)
     aud = sub.add_parser("audit", help="the audit log").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+        dest="action", required=True, parser_class=Parser
+    )
     aud.add_parser("verify", help="check the hash chain").set_defaults(handler=audit_verify)
     fgt = sub.add_parser("forget", help="erase a delegate's personal data")
     fgt.add_argument("telegram_id")

@@ -22,7 +22,9 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def services(context: ContextTypes.DEFAULT_TYPE | Application[Any, Any, Any, Any, Any, Any]) -> Services:
+def services(
+    context: ContextTypes.DEFAULT_TYPE | Application[Any, Any, Any, Any, Any, Any],
+) -> Services:
     data = context.bot_data
     return cast(Services, data["services"])
 

@@ -28,11 +28,18 @@ class Entry:
 
 
 def canonical_details(details: Mapping[str, Any]) -> str:
-    return json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(
+        details, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
 
 
 def entry_hash(
-    entry_id: int, at: str, actor: str | None, member: str | None, action: str, details: str,
+    entry_id: int,
+    at: str,
+    actor: str | None,
+    member: str | None,
+    action: str,
+    details: str,
     prev_hash: str,
 ) -> str:
     payload = json.dumps(
@@ -59,7 +66,12 @@ def verify_chain(entries: Iterable[Entry]) -> ChainProblem | None:
         if entry.prev_hash != prev_hash:
             return ChainProblem(entry.id, "removed or inserted before it")
         expected = entry_hash(
-            entry.id, entry.at, entry.actor, entry.member, entry.action, entry.details,
+            entry.id,
+            entry.at,
+            entry.actor,
+            entry.member,
+            entry.action,
+            entry.details,
             entry.prev_hash,
         )
         if expected != entry.hash:

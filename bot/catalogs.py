@@ -49,8 +49,11 @@ def _save(catalog: Catalog, path: Path) -> None:
     if catalog.locale and str(catalog.locale) == "ar":
         text = path.read_text(encoding="utf-8")
         text = re.sub(
-            r'"Plural-Forms: .*?\\n"\n', f'"Plural-Forms: {ARABIC_PLURAL_FORMS}\\\\n"\n', text,
-            count=1, flags=re.S,
+            r'"Plural-Forms: .*?\\n"\n',
+            f'"Plural-Forms: {ARABIC_PLURAL_FORMS}\\\\n"\n',
+            text,
+            count=1,
+            flags=re.S,
         )
         path.write_text(text, encoding="utf-8")
 

@@ -85,7 +85,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("POSTPONEMENT_MINUTES must be greater than zero")
     level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+        raise ConfigError(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}"
+        )
     currency = (env.get("CURRENCY", "").strip() or "USD").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise ConfigError(f"CURRENCY must be a three-letter ISO 4217 code, got {currency!r}")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bot.registry import parse_dues, parse_members
-from bot.store import Database
-from bot.store import registry
+from bot.store import Database, registry
 
 MEMBERS_CSV = """code,name_en,name_fr,name_ar,country,region,kind,council,active
 MAKKAH,Makkah Al-Mukarramah,La Mecque,مكة المكرمة,Saudi Arabia,arab,city,permanent,true
@@ -29,11 +28,30 @@ LAHORE,Lahore,Lahore,لاهور,Pakistan,asian,city,none,false
 
 def dues_csv(current_year: int) -> str:
     """Three members owe something in the last three completed years; the rest are paid up."""
-    owing = {"TUNIS": ("organization", 1), "BAMAKO": ("cooperation_fund", 2), "DHAKA": ("organization", 3)}
+    owing = {
+        "TUNIS": ("organization", 1),
+        "BAMAKO": ("cooperation_fund", 2),
+        "DHAKA": ("organization", 3),
+    }
     lines = ["member,year,fund,due,paid"]
-    for code in ("MAKKAH", "MADINAH", "QUDS", "CAIRO", "AMMAN", "RABAT", "TUNIS", "DAKAR",
-                 "ABUJA", "BAMAKO", "KANO", "ISLAMABAD", "DHAKA", "KUALALUMPUR", "ISTANBUL",
-                 "LAHORE"):
+    for code in (
+        "MAKKAH",
+        "MADINAH",
+        "QUDS",
+        "CAIRO",
+        "AMMAN",
+        "RABAT",
+        "TUNIS",
+        "DAKAR",
+        "ABUJA",
+        "BAMAKO",
+        "KANO",
+        "ISLAMABAD",
+        "DHAKA",
+        "KUALALUMPUR",
+        "ISTANBUL",
+        "LAHORE",
+    ):
         for back in range(0, 5):
             year = current_year - back
             for fund, due in (("organization", "5000.00"), ("cooperation_fund", "2500.00")):

@@ -41,8 +41,13 @@ class DuesReport:
             "reasons": [_reason_json("good_standing", r) for r in self.good_standing.reasons]
             + [_reason_json("council_eligible", r) for r in self.council_eligible.reasons],
             "years": [
-                {"year": y.year, "fund": y.fund, "due": str(y.due), "paid": str(y.paid),
-                 "outstanding": str(y.outstanding)}
+                {
+                    "year": y.year,
+                    "fund": y.fund,
+                    "due": str(y.due),
+                    "paid": str(y.paid),
+                    "outstanding": str(y.outstanding),
+                }
                 for y in self.years
             ],
         }
@@ -66,11 +71,15 @@ def report(
     the ledger shows something outstanding for."""
     lines = [row.line for row in ledger]
     window = min(current_year - standing_years, current_year - rules.R10_YEARS)
-    shown: dict[tuple[int, str], YearLine] = {
-        (year, fund): YearLine(year, fund, Decimal("0.00"), Decimal("0.00"))
-        for year in range(window, current_year + 1)
-        for fund in FUNDS
-    } if member.kind != "office" else {}
+    shown: dict[tuple[int, str], YearLine] = (
+        {
+            (year, fund): YearLine(year, fund, Decimal("0.00"), Decimal("0.00"))
+            for year in range(window, current_year + 1)
+            for fund in FUNDS
+        }
+        if member.kind != "office"
+        else {}
+    )
     for row in ledger:
         line = YearLine(row.year, row.fund, row.due, row.paid)
         if (row.year, row.fund) in shown or line.outstanding > 0:

@@ -137,8 +137,17 @@ def money(amount: Decimal, currency: str) -> str:
 
 
 _HIJRI_MONTHS_FR = (
-    "mouharram", "safar", "rabia al awal", "rabia ath-thani", "joumada al oula",
-    "joumada ath-thania", "rajab", "chaabane", "ramadan", "chawwal", "dhou al qi`da",
+    "mouharram",
+    "safar",
+    "rabia al awal",
+    "rabia ath-thani",
+    "joumada al oula",
+    "joumada ath-thania",
+    "rajab",
+    "chaabane",
+    "ramadan",
+    "chawwal",
+    "dhou al qi`da",
     "dhou al-hijja",
 )
 

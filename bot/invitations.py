@@ -67,8 +67,13 @@ class Issued:
     expires_at: datetime
 
     def as_json(self) -> dict[str, str | None]:
-        return {"code": self.code, "link": self.link, "member": self.member, "role": self.role,
-                "expires_at": self.expires_at.isoformat(timespec="seconds")}
+        return {
+            "code": self.code,
+            "link": self.link,
+            "member": self.member,
+            "role": self.role,
+            "expires_at": self.expires_at.isoformat(timespec="seconds"),
+        }
 
 
 def parse_target(member_word: str, role: str | None) -> tuple[str | None, str]:

@@ -14,8 +14,17 @@ from decimal import Decimal, InvalidOperation
 
 from bot.rules import DuesLine, MemberFacts
 
-MEMBER_COLUMNS = ("code", "name_en", "name_fr", "name_ar", "country", "region", "kind", "council",
-                  "active")
+MEMBER_COLUMNS = (
+    "code",
+    "name_en",
+    "name_fr",
+    "name_ar",
+    "country",
+    "region",
+    "kind",
+    "council",
+    "active",
+)
 DUES_COLUMNS = ("member", "year", "fund", "due", "paid")
 REGIONS = ("african", "arab", "asian")
 KINDS = ("capital", "city", "office")
@@ -51,8 +60,11 @@ class Member:
     @property
     def facts(self) -> MemberFacts:
         return MemberFacts(
-            code=self.code, kind=self.kind, council=self.council,  # type: ignore[arg-type]
-            active=self.active, region=self.region,  # type: ignore[arg-type]
+            code=self.code,
+            kind=self.kind,
+            council=self.council,  # type: ignore[arg-type]
+            active=self.active,
+            region=self.region,  # type: ignore[arg-type]
         )
 
 
@@ -61,7 +73,9 @@ def normalize_code(raw: str) -> str:
 
 
 def valid_code(code: str) -> bool:
-    return 0 < len(code) <= CODE_MAX and all(c.isascii() and (c.isalnum() or c in "_-") for c in code)
+    return 0 < len(code) <= CODE_MAX and all(
+        c.isascii() and (c.isalnum() or c in "_-") for c in code
+    )
 
 
 def parse_amount(raw: str) -> Decimal:
@@ -121,11 +135,19 @@ def parse_members(text: str) -> list[Member]:
         council = _choice(line, "council", row["council"], COUNCIL)
         if kind == "office" and council == "none":
             raise ImportProblem(line, "the Secretary General (kind office) sits on the council")
-        members.append(Member(
-            code=code, name_en=row["name_en"], name_fr=row["name_fr"], name_ar=row["name_ar"],
-            country=row["country"], region=_choice(line, "region", row["region"], REGIONS),
-            kind=kind, council=council, active=active == "true",
-        ))
+        members.append(
+            Member(
+                code=code,
+                name_en=row["name_en"],
+                name_fr=row["name_fr"],
+                name_ar=row["name_ar"],
+                country=row["country"],
+                region=_choice(line, "region", row["region"], REGIONS),
+                kind=kind,
+                council=council,
+                active=active == "true",
+            )
+        )
     if not members:
         raise ImportProblem(0, "no members in the file")
     return members
@@ -159,7 +181,9 @@ def parse_dues(text: str, member_kinds: dict[str, str]) -> list[DuesRow]:
         if member not in member_kinds:
             raise ImportProblem(line, f"unknown member {member!r}")
         if member_kinds[member] == "office":
-            raise ImportProblem(line, f"{member} is the Secretary General's office, which pays no dues")
+            raise ImportProblem(
+                line, f"{member} is the Secretary General's office, which pays no dues"
+            )
         try:
             year = parse_year(row["year"])
             due = parse_amount(row["due"])

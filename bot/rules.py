@@ -28,12 +28,14 @@ SessionKind = Literal["ordinary", "extraordinary"]
 Choice = Literal["yes", "no", "abstain"]
 Requester = Literal["secretary_general", "council_chair"]
 QuorumCall = Literal["open", "postpone", "inquorate"]
+QuestionKind = Literal["resolution", "council_election", "single_election"]
 
 BODIES: tuple[Body, ...] = get_args(Body)
 FUNDS: tuple[Fund, ...] = ("organization", "cooperation_fund")
 KINDS: tuple[Kind, ...] = get_args(Kind)
 COUNCIL_SEATS: tuple[CouncilSeat, ...] = get_args(CouncilSeat)
 REGIONS: tuple[Region, ...] = ("african", "arab", "asian")
+QUESTION_KINDS: tuple[QuestionKind, ...] = get_args(QuestionKind)
 
 DEFAULT_GOOD_STANDING_YEARS = 3
 """R2's window when ``GOOD_STANDING_YEARS`` is not set."""
@@ -81,10 +83,6 @@ class MemberFacts:
             raise ValueError(f"unknown council seat {self.council!r}")
         if self.region not in REGIONS:
             raise ValueError(f"unknown region {self.region!r}")
-
-    @property
-    def is_capital_or_city(self) -> bool:
-        return self.kind != "office"
 
 
 @dataclass(frozen=True)
@@ -1039,7 +1037,8 @@ def _regional_spread(
             tied_seats += share[r]
         elif share[r] == len(members[r]):
             sure.extend(members[r])
-    return sure, tied, tied_seats
+    sure_set, tied_set = set(sure), set(tied)
+    return [c for c in group if c in sure_set], [c for c in group if c in tied_set], tied_seats
 
 
 # --- R11 single-winner elections ------------------------------------------------------------
@@ -1173,6 +1172,50 @@ def settle_with_casting_vote(result: SingleWinnerResult, choice: str | None) -> 
     return replace(result, outcome="elected", elected=choice, runoff=(), tie_broken_by_chair=True)
 
 
+# --- R12 ballots ----------------------------------------------------------------------------
+
+
+def secret_ballot(question: QuestionKind, chair_asked_secret: bool = False) -> bool:
+    """R12: whether a question is voted by secret ballot.
+
+    > Each member has one vote, and votes by proxy are not admitted.
+
+    The statute is silent on secrecy; the organization's practice is read as: elections
+    (council seats, the Secretary General, the council chair) are always secret; a
+    resolution is open, by roll call, unless the chair opens it as secret. Either way a
+    member has one ballot on the question, cast for itself.
+    """
+    if question not in QUESTION_KINDS:
+        raise ValueError(f"unknown question kind {question!r}")
+    return question != "resolution" or chair_asked_secret
+
+
+def council_ballot_valid(choices: Collection[str], candidates: Collection[str], seats: int) -> bool:
+    """R10 and R12: whether a ballot of a council election may be cast.
+
+    > Twenty-three active members as maximum to be elected by the General Conference for
+    > three- year term, which could be renewed.
+
+    Read as: a voter chooses up to ``seats`` distinct candidates of the election; a ballot
+    choosing nobody is blank, which is allowed and counts toward turnout.
+    """
+    chosen = list(choices)
+    return (
+        len(set(chosen)) == len(chosen) and len(chosen) <= seats and set(chosen) <= set(candidates)
+    )
+
+
+def single_ballot_valid(choice: str | None, candidates: Collection[str]) -> bool:
+    """R11 and R12: whether a ballot of a single-winner election may be cast.
+
+    > The General Conference elects the Organization's Secretary General for three-year
+    > term, which could be renewed.
+
+    Read as: one candidate of the round, or none (a blank ballot).
+    """
+    return choice is None or choice in candidates
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -1193,6 +1236,7 @@ __all__ = [
     "MAX_ELECTED_SEATS",
     "MAX_PERMANENT_SEATS",
     "POSTPONEMENT_MINUTES",
+    "QUESTION_KINDS",
     "R10_YEARS",
     "REASON_CODES",
     "REGIONS",
@@ -1206,6 +1250,7 @@ __all__ = [
     "Fund",
     "Kind",
     "MemberFacts",
+    "QuestionKind",
     "Quorum",
     "QuorumCall",
     "Reason",
@@ -1217,6 +1262,7 @@ __all__ = [
     "Verdict",
     "body_members",
     "casting_vote_resolution",
+    "council_ballot_valid",
     "council_eligible",
     "council_members",
     "council_seats",
@@ -1238,7 +1284,9 @@ __all__ = [
     "reconvene_at",
     "reconvened_valid",
     "resolution_result",
+    "secret_ballot",
     "settle_with_casting_vote",
+    "single_ballot_valid",
     "single_winner",
     "standing_years",
     "voting_members",

@@ -24,10 +24,17 @@ async def start(update: Update, context: Context, caller: Caller) -> None:
         return
     code = args[0]
     now = clock.now()
-    found = await people.find_invitation(svc.db, code) if invitations.looks_like_code(code) else None
+    found = (
+        await people.find_invitation(svc.db, code) if invitations.looks_like_code(code) else None
+    )
     state = invitations.status(found, now)
     if caller.registered:
-        await reply(update, t("This Telegram account is already registered; an account belongs to one member only. The invitation was not used."))
+        await reply(
+            update,
+            t(
+                "This Telegram account is already registered; an account belongs to one member only. The invitation was not used."
+            ),
+        )
         return
     if state != "valid":
         await reply(update, _refused(state))
@@ -46,12 +53,20 @@ async def start(update: Update, context: Context, caller: Caller) -> None:
     caller = await identify(update, svc) or caller
     await menu.publish_for(context.application, caller)
     if used.role == "secretariat":
-        await reply(update, t("Welcome. You are registered with the General Secretariat.") + "\n\n" + help_text(caller))
+        await reply(
+            update,
+            t("Welcome. You are registered with the General Secretariat.")
+            + "\n\n"
+            + help_text(caller),
+        )
         return
     member = await registry.get_member(svc.db, used.member or "")
     name = member.name(caller.language) if member else used.member
     if used.role == "chair":
-        text = t("Welcome. You are registered as a delegate of {member}, with the chair role.", member=name)
+        text = t(
+            "Welcome. You are registered as a delegate of {member}, with the chair role.",
+            member=name,
+        )
     else:
         text = t("Welcome. You are registered as a delegate of {member}.", member=name)
     await reply(update, text + "\n\n" + help_text(caller))
@@ -59,12 +74,16 @@ async def start(update: Update, context: Context, caller: Caller) -> None:
 
 def _refused(state: str) -> str:
     if state == "used":
-        return t("This invitation has already been used. Ask the General Secretariat for a new one.")
+        return t(
+            "This invitation has already been used. Ask the General Secretariat for a new one."
+        )
     if state == "expired":
         return t("This invitation has expired. Ask the General Secretariat for a new one.")
     if state == "revoked":
         return t("This invitation has been revoked. Ask the General Secretariat for a new one.")
-    return t("This invitation code is not valid. Check the link, or ask the General Secretariat for a new one.")
+    return t(
+        "This invitation code is not valid. Check the link, or ask the General Secretariat for a new one."
+    )
 
 
 def welcome(caller: Caller) -> str:
@@ -96,7 +115,9 @@ async def language(update: Update, context: Context, caller: Caller) -> None:
     if args:
         chosen = i18n.normalize_language(args[0])
         if chosen is None or len(args) > 1:
-            await reply(update, t("Unknown language. Use /language ar, /language en or /language fr."))
+            await reply(
+                update, t("Unknown language. Use /language ar, /language en or /language fr.")
+            )
             return
         await _set_language(update, context, caller, chosen)
         return

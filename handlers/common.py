@@ -20,6 +20,7 @@ from bot.i18n import t
 from bot.registry import Member
 from bot.store import people, registry
 from bot.store.people import Account
+from bot.textsplit import split_message
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,9 @@ def _slowdown(svc: Services) -> SlowDown:
 Handler = Callable[[Update, Context, Caller], Awaitable[Any]]
 
 
-def action(need: Need = "anyone") -> Callable[[Handler], Callable[[Update, Context], Awaitable[Any]]]:
+def action(
+    need: Need = "anyone",
+) -> Callable[[Handler], Callable[[Update, Context], Awaitable[Any]]]:
     """Resolve the caller, set the locale for this update, check the role, then run."""
 
     def wrap(fn: Handler) -> Callable[[Update, Context], Awaitable[Any]]:
@@ -121,8 +124,12 @@ def action(need: Need = "anyone") -> Callable[[Handler], Callable[[Update, Conte
             if caller is None:
                 return None
             i18n.set_locale(caller.language)
+            await _menu_once(context, svc, caller)
             if update.callback_query is None and not _slowdown(svc).allow(caller.telegram_id):
-                await reply(update, t("You are sending commands too quickly. Please wait a minute and try again."))
+                await reply(
+                    update,
+                    t("You are sending commands too quickly. Please wait a minute and try again."),
+                )
                 return None
             refusal = _refusal(need, caller)
             if refusal is not None:
@@ -136,6 +143,18 @@ def action(need: Need = "anyone") -> Callable[[Handler], Callable[[Update, Conte
         return inner
 
     return wrap
+
+
+async def _menu_once(context: Context, svc: Services, caller: Caller) -> None:
+    """Chairs and the secretariat get their longer menu the first time they write."""
+    if not (caller.is_secretariat or caller.is_chair):
+        return
+    published = svc.extras.setdefault("menus", set())
+    if caller.telegram_id not in published:
+        published.add(caller.telegram_id)
+        from handlers import menu
+
+        await menu.publish_for(context.application, caller)
 
 
 def _refusal(need: Need, caller: Caller) -> str | None:
@@ -164,9 +183,12 @@ def not_registered() -> str:
 def strip_html(text: str) -> str:
     import re
 
-    return re.sub(r"<[^>]+>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace(
-        "&amp;", "&"
-    )[:200]
+    return (
+        re.sub(r"<[^>]+>", "", text)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")[:200]
+    )
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -175,7 +197,10 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
         return
     for part in split_message(text):
         await message.reply_text(
-            part, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            disable_web_page_preview=True,
             do_quote=False,
         )
         markup = None
@@ -185,59 +210,3 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
-
-
-LIMIT = 4096
-
-
-def split_message(text: str, limit: int = LIMIT) -> list[str]:
-    """Split at paragraph, then line boundaries, so that no part exceeds Telegram's limit.
-
-    Our messages put tags within a line, so a cut between lines never splits a tag.
-    Length is counted as Telegram counts it: UTF-16 code units of the visible text, bounded
-    here by the raw text, which is never shorter.
-    """
-    if _units(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    current = ""
-    for paragraph in text.split("\n\n"):
-        pieces = [paragraph] if _units(paragraph) <= limit else _hard_split(paragraph, limit)
-        for piece in pieces:
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if _units(candidate) <= limit:
-                current = candidate
-            else:
-                if current:
-                    parts.append(current)
-                current = piece
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _hard_split(paragraph: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    current = ""
-    for line in paragraph.split("\n"):
-        while _units(line) > limit:
-            cut = limit
-            while _units(line[:cut]) > limit:
-                cut -= 1
-            space = line.rfind(" ", 0, cut)
-            cut = space if space > limit // 2 else cut
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if _units(candidate) <= limit:
-            current = candidate
-        else:
-            pieces.append(current)
-            current = line
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2

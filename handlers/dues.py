@@ -10,10 +10,10 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import dues as dues_core
+from bot import i18n, rules
 from bot import registry as registry_core
 from bot.app import Services, services
 from bot.i18n import Html, t
-from bot import i18n, rules
 from bot.registry import normalize_code
 from bot.store import registry
 from handlers.common import Caller, Context, action, reply
@@ -36,11 +36,14 @@ def reason_text(reason: rules.Reason, currency: str) -> str:
     if code == "unpaid":
         return t(
             "{fund} dues for {year} are not fully paid: {amount} outstanding.",
-            fund=fund_name(reason.fund or "organization"), year=reason.year,
+            fund=fund_name(reason.fund or "organization"),
+            year=reason.year,
             amount=i18n.money(reason.outstanding or 0, currency),  # type: ignore[arg-type]
         )
     if code == "paid_up":
-        return t("Dues to both the Organization and the Cooperation Fund are fully paid for every year that counts.")
+        return t(
+            "Dues to both the Organization and the Cooperation Fund are fully paid for every year that counts."
+        )
     if code == "inactive":
         return t("The member is not active.")
     if code == "office_no_dues":
@@ -62,12 +65,15 @@ def render_report(report: dues_core.DuesReport, language: str, currency: str, ye
             lines.append("")
             lines.append(f"<b>{i18n.escape(str(year))}</b>")
             for line in (y for y in report.years if y.year == year):
-                lines.append(t(
-                    "{fund}: due {due}, paid {paid}, outstanding {outstanding}",
-                    fund=fund_name(line.fund), due=i18n.money(line.due, currency),
-                    paid=i18n.money(line.paid, currency),
-                    outstanding=i18n.money(line.outstanding, currency),
-                ))
+                lines.append(
+                    t(
+                        "{fund}: due {due}, paid {paid}, outstanding {outstanding}",
+                        fund=fund_name(line.fund),
+                        due=i18n.money(line.due, currency),
+                        paid=i18n.money(line.paid, currency),
+                        outstanding=i18n.money(line.outstanding, currency),
+                    )
+                )
     lines.append("")
     if report.good_standing.ok:
         lines.append(t("✅ In good standing: holds a voting right."))
@@ -75,10 +81,13 @@ def render_report(report: dues_core.DuesReport, language: str, currency: str, ye
         lines.append(t("✅ Holds a council vote without dues."))
     else:
         lines.append(t("❌ Not in good standing: no voting right."))
-    lines.append(i18n.tn(
-        "Good standing counts the last completed year.",
-        "Good standing counts the last {n} completed years.", years,
-    ))
+    lines.append(
+        i18n.tn(
+            "Good standing counts the last completed year.",
+            "Good standing counts the last {n} completed years.",
+            years,
+        )
+    )
     for reason in report.good_standing.reasons:
         lines.append("• " + reason_text(reason, currency))
     lines.append("")
@@ -106,7 +115,10 @@ async def dues_command(update: Update, context: Context, caller: Caller) -> None
     svc = services(context)
     args = context.args or []
     if args and not caller.is_secretariat:
-        await reply(update, t("You can only see the dues of your own member. Send /dues without a member code."))
+        await reply(
+            update,
+            t("You can only see the dues of your own member. Send /dues without a member code."),
+        )
         return
     if len(args) > 1:
         await reply(update, t("Usage: /dues MEMBER"))
@@ -139,11 +151,14 @@ async def arrears(update: Update, context: Context, caller: Caller) -> None:
             continue
         report = dues_core.report(member, rows, year, years)
         owed = sum((y.outstanding for y in report.years if y.year < year), start=Decimal(0))
-        lines.append(t(
-            "• {member} ({code}): {amount} outstanding",
-            member=member.name(caller.language), code=member.code,
-            amount=i18n.money(owed, svc.settings.currency),
-        ))
+        lines.append(
+            t(
+                "• {member} ({code}): {amount} outstanding",
+                member=member.name(caller.language),
+                code=member.code,
+                amount=i18n.money(owed, svc.settings.currency),
+            )
+        )
     if not lines:
         await reply(update, t("No member is in arrears."))
         return
@@ -171,30 +186,52 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
         return
     fund = raw_fund.lower()
     if fund not in registry_core.FUNDS:
-        await reply(update, t("The fund must be organization or cooperation_fund. Usage: {usage}", usage=PAID_USAGE))
+        await reply(
+            update,
+            t(
+                "The fund must be organization or cooperation_fund. Usage: {usage}",
+                usage=PAID_USAGE,
+            ),
+        )
         return
     try:
         year = registry_core.parse_year(raw_year)
     except ValueError:
-        await reply(update, t("{value} is not a year. Usage: {usage}", value=raw_year[:20], usage=PAID_USAGE))
+        await reply(
+            update,
+            t("{value} is not a year. Usage: {usage}", value=raw_year[:20], usage=PAID_USAGE),
+        )
         return
     try:
         amount = registry_core.parse_amount(raw_amount)
     except ValueError:
         amount = None
     if amount is None or amount <= 0:
-        await reply(update, t("{value} is not a positive amount with at most two decimals. Usage: {usage}", value=raw_amount[:20], usage=PAID_USAGE))
+        await reply(
+            update,
+            t(
+                "{value} is not a positive amount with at most two decimals. Usage: {usage}",
+                value=raw_amount[:20],
+                usage=PAID_USAGE,
+            ),
+        )
         return
     row = await registry.record_payment(
         svc.db, member.code, year, fund, amount, actor_id=caller.telegram_id
     )
     currency = svc.settings.currency
-    await reply(update, t(
-        "Payment recorded: {amount} to the {fund} for {year}, {member}. Paid now {paid} of {due}.",
-        amount=i18n.money(amount, currency), fund=fund_name(fund), year=year,
-        member=member.name(caller.language), paid=i18n.money(row.paid, currency),
-        due=i18n.money(row.due, currency),
-    ))
+    await reply(
+        update,
+        t(
+            "Payment recorded: {amount} to the {fund} for {year}, {member}. Paid now {paid} of {due}.",
+            amount=i18n.money(amount, currency),
+            fund=fund_name(fund),
+            year=year,
+            member=member.name(caller.language),
+            paid=i18n.money(row.paid, currency),
+            due=i18n.money(row.due, currency),
+        ),
+    )
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -23,7 +23,9 @@ async def on_error(update: object, context: Context) -> None:
     user = update.effective_user
     log.error(
         "error handling update %s from user %s",
-        update.update_id, user.id if user else None, exc_info=context.error,
+        update.update_id,
+        user.id if user else None,
+        exc_info=context.error,
     )
     try:
         if update.callback_query is not None:
@@ -40,4 +42,3 @@ async def on_error(update: object, context: Context) -> None:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_error_handler(on_error)
-

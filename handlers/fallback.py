@@ -24,7 +24,9 @@ async def text(update: Update, context: Context, caller: Caller) -> None:
     if not caller.registered:
         await reply(update, not_registered())
         return
-    await reply(update, t("I only understand commands and buttons. Send /help to see what you can do."))
+    await reply(
+        update, t("I only understand commands and buttons. Send /help to see what you can do.")
+    )
 
 
 @action()

@@ -73,13 +73,17 @@ async def publish(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
         await publish_for(application, caller)
 
 
-async def publish_for(application: Application[Any, Any, Any, Any, Any, Any], caller: Caller) -> None:
+async def publish_for(
+    application: Application[Any, Any, Any, Any, Any, Any], caller: Caller
+) -> None:
     """A chat-scoped menu for chairs and the secretariat, in their language."""
     if not (caller.is_secretariat or caller.is_chair):
         return
     with i18n.use_locale(caller.language):
         commands = _bot_commands(caller)
     try:
-        await application.bot.set_my_commands(commands, scope=BotCommandScopeChat(caller.telegram_id))
+        await application.bot.set_my_commands(
+            commands, scope=BotCommandScopeChat(caller.telegram_id)
+        )
     except TelegramError as exc:  # e.g. a secretariat id that never opened the bot
         log.info("menu not set for %s: %s", caller.telegram_id, exc)

@@ -22,5 +22,7 @@ def test_altered_removed_inserted():
     assert verify_chain(altered).entry_id == 3
     removed = entries[:2] + entries[3:]
     assert verify_chain(removed).entry_id == 4
-    inserted = entries[:2] + [replace(entries[2], id=3)] + [replace(e, id=e.id + 1) for e in entries[2:]]
+    inserted = (
+        entries[:2] + [replace(entries[2], id=3)] + [replace(e, id=e.id + 1) for e in entries[2:]]
+    )
     assert verify_chain(inserted).entry_id == 4

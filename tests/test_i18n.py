@@ -22,7 +22,17 @@ def test_arabic_catalog_uses_cldr_six_plural_forms():
     plural = catalog.plural  # type: ignore[attr-defined]
     # zero, one, two, few (3-10), many (11-99), other (100-102)
     assert [plural(n) for n in (0, 1, 2, 3, 10, 11, 99, 100, 102, 103, 111)] == [
-        0, 1, 2, 3, 3, 4, 4, 5, 5, 3, 4,
+        0,
+        1,
+        2,
+        3,
+        3,
+        4,
+        4,
+        5,
+        5,
+        3,
+        4,
     ]
 
 

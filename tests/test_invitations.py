@@ -10,8 +10,14 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 def make(**changes):
-    base = dict(id=1, member="CAIRO", role="delegate", expires_at=NOW + timedelta(days=1),
-                used_at=None, revoked_at=None)
+    base = dict(
+        id=1,
+        member="CAIRO",
+        role="delegate",
+        expires_at=NOW + timedelta(days=1),
+        used_at=None,
+        revoked_at=None,
+    )
     base.update(changes)
     return Invitation(**base)
 
@@ -26,7 +32,7 @@ def test_status_of_each_state():
     assert status(make(used_at=NOW, revoked_at=NOW, expires_at=NOW), NOW) == "used"
 
 
-@given(st.integers(min_value=-10**6, max_value=10**6))
+@given(st.integers(min_value=-(10**6), max_value=10**6))
 def test_valid_exactly_before_expiry(seconds):
     invitation = make(expires_at=NOW + timedelta(seconds=seconds))
     assert (status(invitation, NOW) == "valid") == (seconds > 0)

@@ -8,7 +8,9 @@ HEADER = "code,name_en,name_fr,name_ar,country,region,kind,council,active\n"
 
 
 def test_members_parse():
-    members = parse_members(HEADER + "cairo,Cairo,Le Caire,القاهرة,Egypt,arab,capital,elected,true\n")
+    members = parse_members(
+        HEADER + "cairo,Cairo,Le Caire,القاهرة,Egypt,arab,capital,elected,true\n"
+    )
     assert members[0].code == "CAIRO"
     assert members[0].name("ar") == "القاهرة"
     assert members[0].active is True

@@ -65,9 +65,7 @@ async def forget(db: Database, telegram_id: int) -> bool:
         removed = await tx.execute("DELETE FROM users WHERE telegram_id = ?", (telegram_id,))
         removed += await tx.execute("DELETE FROM pseudonyms WHERE telegram_id = ?", (telegram_id,))
         await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
-        await tx.execute(
-            "UPDATE invitations SET used_by = 0 WHERE used_by = ?", (telegram_id,)
-        )
+        await tx.execute("UPDATE invitations SET used_by = 0 WHERE used_by = ?", (telegram_id,))
         if removed:
             await append(tx, "person_forgotten", {}, actor="cli")
         return bool(removed)

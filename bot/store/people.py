@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import clock
-from bot import invitations
+from bot import clock, invitations
 from bot.invitations import Invitation, code_hash
-from bot.store import Database
-from bot.store import audit
+from bot.store import Database, audit
 
 
 class AlreadyRegistered(Exception):
@@ -77,19 +75,35 @@ async def registered(db: Database) -> list[Account]:
 
 
 async def create_invitation(
-    db: Database, code: str, member: str | None, role: str, expires_at: datetime,
-    *, actor_id: int | None = None, actor: str | None = None,
+    db: Database,
+    code: str,
+    member: str | None,
+    role: str,
+    expires_at: datetime,
+    *,
+    actor_id: int | None = None,
+    actor: str | None = None,
 ) -> int:
     async with db.transaction() as tx:
         invitation_id = await tx.insert(
             "INSERT INTO invitations (code_hash, member, role, created_at, created_by, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (code_hash(code), member, role, clock.iso(clock.now()), actor_id,
-             clock.iso(expires_at)),
+            (
+                code_hash(code),
+                member,
+                role,
+                clock.iso(clock.now()),
+                actor_id,
+                clock.iso(expires_at),
+            ),
         )
         await audit.append(
-            tx, "invitation_issued", {"invitation": invitation_id, "role": role},
-            actor_id=actor_id, actor=actor, member=member,
+            tx,
+            "invitation_issued",
+            {"invitation": invitation_id, "role": role},
+            actor_id=actor_id,
+            actor=actor,
+            member=member,
         )
     return invitation_id
 
@@ -101,8 +115,12 @@ def _invitation(row: tuple[object, ...]) -> Invitation:
     expires = when(row[3])
     assert expires is not None
     return Invitation(
-        id=int(row[0]), member=row[1] and str(row[1]), role=str(row[2]),  # type: ignore[call-overload]
-        expires_at=expires, used_at=when(row[4]), revoked_at=when(row[5]),
+        id=int(row[0]),
+        member=row[1] and str(row[1]),
+        role=str(row[2]),  # type: ignore[call-overload]
+        expires_at=expires,
+        used_at=when(row[4]),
+        revoked_at=when(row[5]),
     )
 
 
@@ -117,7 +135,11 @@ async def find_invitation(db: Database, code: str) -> Invitation | None:
 
 
 async def redeem(
-    db: Database, code: str, telegram_id: int, first_name: str | None, username: str | None,
+    db: Database,
+    code: str,
+    telegram_id: int,
+    first_name: str | None,
+    username: str | None,
     now: datetime,
 ) -> Invitation | None:
     """Use a valid code and bind the account, atomically; None if the code is not valid.
@@ -151,12 +173,14 @@ async def redeem(
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(telegram_id) DO UPDATE SET"
             " first_name = excluded.first_name, username = excluded.username,"
             " member = excluded.member, role = excluded.role, joined_at = excluded.joined_at",
-            (telegram_id, first_name, username, invitation.member, invitation.role,
-             clock.iso(now)),
+            (telegram_id, first_name, username, invitation.member, invitation.role, clock.iso(now)),
         )
         await audit.append(
-            tx, "delegate_registered", {"invitation": invitation.id, "role": invitation.role},
-            actor_id=telegram_id, member=invitation.member,
+            tx,
+            "delegate_registered",
+            {"invitation": invitation.id, "role": invitation.role},
+            actor_id=telegram_id,
+            member=invitation.member,
         )
     return invitation
 
@@ -173,15 +197,24 @@ async def revoke_invitations(
         )
         if count:
             await audit.append(
-                tx, "invitations_revoked", {"count": count},
-                actor_id=actor_id, actor=actor, member=member,
+                tx,
+                "invitations_revoked",
+                {"count": count},
+                actor_id=actor_id,
+                actor=actor,
+                member=member,
             )
     return count
 
 
 async def issue_invitation(
-    db: Database, bot_username: str, member: str | None, role: str,
-    *, actor_id: int | None = None, actor: str | None = None,
+    db: Database,
+    bot_username: str,
+    member: str | None,
+    role: str,
+    *,
+    actor_id: int | None = None,
+    actor: str | None = None,
 ) -> invitations.Issued:
     """A new one-time code for ``member`` (None: the secretariat), shown once as a link."""
     code = invitations.new_code()

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from bot.registry import DuesRow, Member
-from bot.store import Database, Tx
-from bot.store import audit
+from bot.store import Database, audit
 
 _MEMBER_FIELDS = "code, name_en, name_fr, name_ar, country, region, kind, council, active"
 
@@ -27,8 +26,17 @@ async def import_members(db: Database, members: Sequence[Member], actor: str = "
             " country = excluded.country, region = excluded.region, kind = excluded.kind,"
             " council = excluded.council, active = excluded.active",
             [
-                (m.code, m.name_en, m.name_fr, m.name_ar, m.country, m.region, m.kind,
-                 m.council, int(m.active))
+                (
+                    m.code,
+                    m.name_en,
+                    m.name_fr,
+                    m.name_ar,
+                    m.country,
+                    m.region,
+                    m.kind,
+                    m.council,
+                    int(m.active),
+                )
                 for m in members
             ],
         )
@@ -83,13 +91,24 @@ async def all_dues(db: Database) -> dict[str, list[DuesRow]]:
 
 
 def _dues(row: Sequence[object]) -> DuesRow:
-    return DuesRow(str(row[0]), int(row[1]), str(row[2]), Decimal(str(row[3])),  # type: ignore[call-overload]
-                   Decimal(str(row[4])))
+    return DuesRow(
+        str(row[0]),
+        int(row[1]),
+        str(row[2]),
+        Decimal(str(row[3])),  # type: ignore[call-overload]
+        Decimal(str(row[4])),
+    )
 
 
 async def record_payment(
-    db: Database, member: str, year: int, fund: str, amount: Decimal,
-    *, actor_id: int | None = None, actor: str | None = None,
+    db: Database,
+    member: str,
+    year: int,
+    fund: str,
+    amount: Decimal,
+    *,
+    actor_id: int | None = None,
+    actor: str | None = None,
 ) -> DuesRow:
     """Add ``amount`` to what is paid for that year and fund (a row is created if none).
 
@@ -108,9 +127,17 @@ async def record_payment(
             (member, year, fund, str(due), str(paid)),
         )
         await audit.append(
-            tx, "payment_recorded",
-            {"member": member, "year": year, "fund": fund, "amount": str(amount),
-             "paid": str(paid)},
-            actor_id=actor_id, actor=actor, member=member,
+            tx,
+            "payment_recorded",
+            {
+                "member": member,
+                "year": year,
+                "fund": fund,
+                "amount": str(amount),
+                "paid": str(paid),
+            },
+            actor_id=actor_id,
+            actor=actor,
+            member=member,
         )
     return DuesRow(member, year, fund, due, paid)

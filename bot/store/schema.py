@@ -107,4 +107,47 @@ CREATE TABLE drafts (
 );
 """
 
-MIGRATIONS: list[str] = [V1_REGISTRY]
+V2_OUTBOX = """
+-- A broadcast (a secretariat notice, or one the bot sends itself: ballots, results,
+-- postponements) and its recipients. Every recipient's rows are written in the same
+-- transaction as the notice, before anything is sent.
+CREATE TABLE notices (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    audience TEXT,
+    ref TEXT,
+    created_by INTEGER,
+    created_at TEXT NOT NULL,
+    progress_chat INTEGER,
+    progress_message INTEGER,
+    finished_at TEXT,
+    reported_at TEXT
+);
+CREATE INDEX notices_ref ON notices(ref);
+
+-- One row per recipient and part (texts over 4096 characters go in several parts).
+-- pending -> sending -> delivered | unreachable | failed; a row found 'sending' after a
+-- crash may or may not have reached Telegram: it becomes 'lost' and is reported, never
+-- sent again (at most once).
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    notice INTEGER NOT NULL REFERENCES notices(id),
+    telegram_id INTEGER NOT NULL,
+    part INTEGER NOT NULL DEFAULT 0,
+    member TEXT,
+    language TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    photo BLOB,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sending', 'delivered', 'unreachable', 'failed', 'lost')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,
+    message_id INTEGER,
+    error TEXT,
+    UNIQUE (notice, telegram_id, part),
+    CHECK ((state = 'delivered') = (message_id IS NOT NULL))
+);
+CREATE INDEX outbox_pending ON outbox(state, not_before);
+"""
+
+MIGRATIONS: list[str] = [V1_REGISTRY, V2_OUTBOX]
