@@ -10,9 +10,9 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 from bot import clock, invitations
 from bot.config import ConfigError, Settings, load_settings
@@ -38,7 +38,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def current_year(settings: Settings) -> int:
-    return clock.now().astimezone(ZoneInfo(settings.timezone)).year
+    return clock.year_in(settings.timezone)
 
 
 def read_text(path: str) -> str:
@@ -191,6 +191,160 @@ async def revoke(settings: Settings, args: argparse.Namespace) -> int:
     return await with_db(settings, work)
 
 
+# --- meetings and exports ----------------------------------------------------------------
+
+
+async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bot.meetings import parse_agenda
+    from bot.store import meetings
+
+    timezone = args.timezone or settings.timezone
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"unknown time zone {timezone!r}") from None
+    try:
+        starts = datetime.fromisoformat(args.starts)
+    except ValueError:
+        raise CliError(f"--starts is not an ISO 8601 time: {args.starts!r}") from None
+    if starts.tzinfo is None:
+        starts = starts.replace(tzinfo=zone)
+    agenda = []
+    if args.agenda:
+        try:
+            agenda = parse_agenda(read_text(args.agenda))
+        except ImportProblem as exc:
+            raise CliError(f"{args.agenda}: {exc}") from None
+    if args.kind == "extraordinary" and not agenda:
+        raise CliError("an extraordinary session needs an agenda (--agenda FILE.csv): it"
+                       " discusses only the questions it was convened for")
+    if not args.title.strip():
+        raise CliError("--title is empty")
+    chair = normalize_code(args.chair_member)
+
+    async def work(db: Database) -> int:
+        member = await registry.get_member(db, chair)
+        if member is None:
+            raise CliError(f"unknown member {chair}")
+        if not member.active or member.kind == "office":
+            raise CliError(f"{chair} cannot chair: the chair is an active capital or city")
+        meeting_id = await meetings.create_meeting(
+            db, args.body, args.kind, args.title.strip(), starts, timezone, chair, agenda
+        )
+        meeting = await meetings.get_meeting(db, meeting_id)
+        assert meeting is not None
+        data = meeting.as_json() | {"agenda": [a.item for a in agenda]}
+        emit(data) if args.json else print(f"meeting {meeting_id} created")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def meeting_agenda(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.meetings import parse_agenda
+    from bot.store import meetings
+
+    try:
+        items = parse_agenda(read_text(args.file))
+    except ImportProblem as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+
+    async def work(db: Database) -> int:
+        meeting = await meetings.get_meeting(db, args.id)
+        if meeting is None:
+            raise CliError(f"no meeting {args.id}")
+        if meeting.closed_at is not None:
+            raise CliError(f"meeting {args.id} is closed")
+        if meeting.kind == "extraordinary":
+            raise CliError("an extraordinary session keeps the agenda it was convened with")
+        existing = {a.item for a in await meetings.agenda(db, args.id)}
+        clash = [a.item for a in items if a.item in existing]
+        if clash:
+            raise CliError(f"already on the agenda: {', '.join(clash)}")
+        await meetings.add_agenda(db, args.id, items)
+        print(f"{len(items)} agenda items added to meeting {args.id}")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def meeting_close(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store import meetings
+
+    async def work(db: Database) -> int:
+        if await meetings.get_meeting(db, args.id) is None:
+            raise CliError(f"no meeting {args.id}")
+        try:
+            if not await meetings.close_meeting(db, args.id):
+                raise CliError(f"meeting {args.id} is already closed")
+        except meetings.QuestionStillOpen as exc:
+            raise CliError(f"meeting {args.id}: {exc}") from None
+        print(f"meeting {args.id} closed")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import meetings as core
+    from bot.store import meetings
+
+    async def work(db: Database) -> int:
+        meeting = await meetings.get_meeting(db, args.meeting)
+        if meeting is None and args.what != "audit":
+            raise CliError(f"no meeting {args.meeting}")
+        if args.what == "attendance":
+            assert meeting is not None
+            data: Any = await core.attendance_export(
+                db, meeting, current_year(settings), settings.good_standing_years
+            )
+            text = core.attendance_csv(data) if args.format == "csv" else None
+        elif args.what == "results":
+            assert meeting is not None
+            data = await core.results_export(db, meeting)
+            text = core.results_csv(data) if args.format == "csv" else None
+        else:
+            data = await audit_rows(db, args.meeting)
+            text = audit_csv(data) if args.format == "csv" else None
+        if text is None:
+            text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def audit_rows(db: Database, meeting: int | None) -> list[dict[str, Any]]:
+    rows = []
+    for entry in await audit.entries(db):
+        details = json.loads(entry.details)
+        if meeting is not None and details.get("meeting") not in (None, meeting):
+            continue
+        rows.append({"id": entry.id, "at": entry.at, "actor": entry.actor,
+                     "member": entry.member, "action": entry.action, "details": details,
+                     "hash": entry.hash})
+    return rows
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at", "actor", "member", "action", "details", "hash"])
+    for row in rows:
+        writer.writerow([row["id"], row["at"], row["actor"] or "", row["member"] or "",
+                         row["action"], json.dumps(row["details"], ensure_ascii=False),
+                         row["hash"]])
+    return out.getvalue()
+
+
 # --- operations --------------------------------------------------------------------------
 
 
@@ -333,6 +487,33 @@ def build_parser() -> Parser:
     rev.add_argument("member")
     rev.set_defaults(handler=revoke)
 
+    meeting = sub.add_parser("meeting", help="meetings").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    create = meeting.add_parser("create", help="create a meeting")
+    create.add_argument("--body", choices=("gc", "council"), required=True)
+    create.add_argument("--kind", choices=("ordinary", "extraordinary"), required=True)
+    create.add_argument("--title", required=True)
+    create.add_argument("--starts", required=True, help="ISO 8601 start time")
+    create.add_argument("--timezone", help="IANA time zone (default: TIMEZONE)")
+    create.add_argument("--chair-member", required=True)
+    create.add_argument("--agenda", help="agenda CSV: item,title_en,title_fr,title_ar")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=meeting_create)
+    agenda = meeting.add_parser("agenda", help="add agenda items to an ordinary session")
+    agenda.add_argument("id", type=int)
+    agenda.add_argument("file")
+    agenda.set_defaults(handler=meeting_agenda)
+    close = meeting.add_parser("close", help="close a meeting")
+    close.add_argument("id", type=int)
+    close.set_defaults(handler=meeting_close)
+
+    exp = sub.add_parser("export", help="attendance, results or the audit log for the minutes")
+    exp.add_argument("what", choices=("attendance", "results", "audit"))
+    exp.add_argument("--meeting", type=int)
+    exp.add_argument("--format", choices=("json", "csv"), default="json")
+    exp.add_argument("--output")
+    exp.set_defaults(handler=export)
+
     bak = sub.add_parser("backup", help="copy the database while the bot runs")
     bak.add_argument("file")
     bak.set_defaults(handler=backup)
@@ -349,6 +530,8 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "what", None) in ("attendance", "results") and args.meeting is None:
+        parser.error(f"export {args.what} needs --meeting ID")
     try:
         settings = load_settings()
         if hasattr(args, "sync"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
@@ -21,3 +22,8 @@ def parse(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"time without offset: {text!r}")
     return moment
+
+
+def year_in(timezone: str) -> int:
+    """The current calendar year where the organization keeps its books."""
+    return now().astimezone(ZoneInfo(timezone)).year

@@ -62,8 +62,22 @@ def dues_csv(current_year: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def load(db: Database, current_year: int) -> None:
+AGENDA = [
+    ("1", "Adoption of the agenda", "Adoption de l'ordre du jour", "إقرار جدول الأعمال"),
+    ("2", "Report of the Secretary General", "Rapport du Secrétaire général", "تقرير الأمين العام"),
+    ("3", "Budget of the Cooperation Fund", "Budget du Fonds de coopération", "ميزانية صندوق التعاون"),
+]
+
+
+async def load(db: Database, current_year: int, *, meeting: bool = True) -> None:
+    """The demo registry and ledger; with ``meeting``, a General Conference session hosted
+    by Rabat that has just started, with a three-item agenda."""
     members = parse_members(MEMBERS_CSV)
     await registry.import_members(db, members, actor="demo")
     kinds = {m.code: m.kind for m in members}
     await registry.import_dues(db, parse_dues(dues_csv(current_year), kinds), actor="demo")
+    if meeting and not await meetings.open_meetings(db):
+        await meetings.create_meeting(
+            db, "gc", "ordinary", "General Conference (demo)", clock.now(), "Asia/Riyadh",
+            "RABAT", [meetings.AgendaItem(*row) for row in AGENDA], actor="demo",
+        )

@@ -6,12 +6,12 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import account, dues, errors, fallback, invitations, menu
+from handlers import account, dues, errors, fallback, invitations, meetings, menu, votes
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters: the catch-all fallback goes last.
-    for module in (account, dues, invitations):
+    for module in (account, dues, invitations, meetings, votes):
         module.register(application)
     fallback.register(application)
     errors.register(application)
@@ -19,3 +19,4 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await menu.publish(application)
+    await meetings.resume(application)

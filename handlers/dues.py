@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import dues as dues_core
-from bot import i18n, rules
+from bot import clock, i18n, rules
 from bot import registry as registry_core
 from bot.app import Services, services
 from bot.i18n import Html, t
@@ -20,11 +20,7 @@ from handlers.common import Caller, Context, action, reply
 
 
 def current_year(svc: Services) -> int:
-    from zoneinfo import ZoneInfo
-
-    from bot import clock
-
-    return clock.now().astimezone(ZoneInfo(svc.settings.timezone)).year
+    return clock.year_in(svc.settings.timezone)
 
 
 def fund_name(fund: str) -> str:

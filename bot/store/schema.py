@@ -150,4 +150,98 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox(state, not_before);
 """
 
-MIGRATIONS: list[str] = [V1_REGISTRY, V2_OUTBOX]
+V3_MEETINGS = """
+CREATE TABLE meetings (
+    id INTEGER PRIMARY KEY,
+    body TEXT NOT NULL CHECK (body IN ('gc', 'council')),
+    kind TEXT NOT NULL CHECK (kind IN ('ordinary', 'extraordinary')),
+    title TEXT NOT NULL CHECK (title <> ''),
+    starts_at TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    chair_member TEXT NOT NULL REFERENCES members(code),
+    created_at TEXT NOT NULL,
+    quorum_called_at TEXT,
+    postponed_until TEXT,
+    reconvened_at TEXT,
+    in_session_at TEXT,
+    closed_at TEXT
+);
+
+CREATE TABLE agenda_items (
+    meeting INTEGER NOT NULL REFERENCES meetings(id),
+    item TEXT NOT NULL,
+    title_en TEXT NOT NULL,
+    title_fr TEXT NOT NULL,
+    title_ar TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (meeting, item)
+);
+
+-- Presence is per member: any of its delegates checks it in or out.
+CREATE TABLE attendance (
+    meeting INTEGER NOT NULL REFERENCES meetings(id),
+    member TEXT NOT NULL REFERENCES members(code),
+    present INTEGER NOT NULL CHECK (present IN (0, 1)),
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (meeting, member)
+);
+
+-- A question put to the vote: a resolution on an agenda item, or a round of an election.
+CREATE TABLE questions (
+    id INTEGER PRIMARY KEY,
+    meeting INTEGER NOT NULL REFERENCES meetings(id),
+    kind TEXT NOT NULL CHECK (kind IN ('resolution', 'council_election', 'single_election')),
+    item TEXT,
+    election INTEGER,
+    round INTEGER NOT NULL DEFAULT 1,
+    secret INTEGER NOT NULL CHECK (secret IN (0, 1)),
+    opened_at TEXT NOT NULL,
+    opened_by INTEGER,
+    closed_at TEXT,
+    outcome TEXT CHECK (outcome IN ('adopted', 'rejected', 'elected', 'runoff', 'pending')),
+    result TEXT,
+    announced_at TEXT,
+    turnout_chat INTEGER,
+    turnout_message INTEGER,
+    CHECK (kind <> 'resolution' OR item IS NOT NULL)
+);
+-- At most one question open at a time in a meeting.
+CREATE UNIQUE INDEX questions_one_open ON questions(meeting) WHERE closed_at IS NULL;
+
+-- The roll, fixed when the vote opens (R6).
+CREATE TABLE roll (
+    question INTEGER NOT NULL REFERENCES questions(id),
+    member TEXT NOT NULL REFERENCES members(code),
+    PRIMARY KEY (question, member)
+);
+
+-- Who has voted, for every question: one row per member, ever (R5). The primary key is
+-- what makes two delegates of one member confirming at the same instant yield one vote.
+CREATE TABLE participation (
+    question INTEGER NOT NULL,
+    member TEXT NOT NULL,
+    FOREIGN KEY (question, member) REFERENCES roll(question, member),
+    PRIMARY KEY (question, member)
+) WITHOUT ROWID;
+
+-- Open votes: who voted what is part of the record.
+CREATE TABLE votes (
+    question INTEGER NOT NULL,
+    member TEXT NOT NULL,
+    choice TEXT NOT NULL,
+    cast_by INTEGER,
+    FOREIGN KEY (question, member) REFERENCES participation(question, member),
+    PRIMARY KEY (question, member)
+);
+
+-- Secret ballots (R12): no member, no user, no time; a WITHOUT ROWID table keyed by a
+-- random receipt keeps rows in receipt order, so storage order does not follow voting order.
+CREATE TABLE ballots (
+    question INTEGER NOT NULL REFERENCES questions(id),
+    receipt TEXT NOT NULL,
+    choice TEXT NOT NULL,
+    PRIMARY KEY (question, receipt)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [V1_REGISTRY, V2_OUTBOX, V3_MEETINGS]

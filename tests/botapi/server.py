@@ -24,7 +24,7 @@ import secrets
 import struct
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -75,7 +75,6 @@ CHAT_ACTIONS = frozenset(
 FLOOD_METHODS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
 )
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -683,7 +682,7 @@ def _trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     return stripped, kept
 
 
-_BOT_COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![^\s])")
+_BOT_COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@])")
 
 
 def detect_commands(text: str) -> list[JSON]:
@@ -1109,11 +1108,21 @@ class _Changed:
             await asyncio.wait_for(event.wait(), max(0.0, seconds))
 
 
+# Invisible direction marks and isolates: a reader does not see them, so expectations
+# about what a user reads ignore them.
+_BIDI_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u2066\u2067\u2068\u2069\u061c"))
+
+
+def visible(text: str) -> str:
+    """``text`` without invisible bidi marks, as a reader compares it."""
+    return text.translate(_BIDI_MARKS)
+
+
 def _contains_all(text: str, contains: str | Iterable[str] | None) -> list[str]:
     if contains is None:
         return []
     needles = [contains] if isinstance(contains, str) else list(contains)
-    return [needle for needle in needles if needle not in text]
+    return [needle for needle in needles if needle not in visible(text)]
 
 
 class SentMessage:
@@ -1246,21 +1255,25 @@ class SentMessage:
         timeout: float = 5.0,  # noqa: ASYNC109 - an assertion deadline, not a cancel scope
         predicate: Callable[[SentMessage], bool] | None = None,
         edits: int | None = None,
+        deleted: bool | None = None,
     ) -> SentMessage:
-        """Wait until an edit makes the message match (contains / predicate / number of edits)."""
+        """Wait until edits make the message match: contains, predicate, at least ``edits``
+        edits, and/or ``deleted``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             ok = not _contains_all(self.text, contains)
             ok = ok and (predicate is None or predicate(self))
             ok = ok and (edits is None or len(self.edits) >= edits)
+            ok = ok and (deleted is None or self.deleted == deleted)
             if ok:
                 return self
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(
                     f"message {self.message_id} in chat {self.chat_id} never matched "
-                    f"(contains={contains!r}, edits={edits}); now {self.text!r} after "
+                    f"(contains={contains!r}, edits={edits}, deleted={deleted}); "
+                    f"now {self.text!r}{' (deleted)' if self.deleted else ''} after "
                     f"{len(self.edits)} edit(s)" + self.server._failures_note(self.chat_id)
                 )
             await self.server._changed.wait(remaining)
@@ -1721,6 +1734,7 @@ class BotAPIServer:
         self._delivered_max = 0
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
+        self._poll_terminator = ""
         self._queries: dict[str, _Query] = {}
         self._query_ids = itertools.count(int.from_bytes(secrets.token_bytes(4)) * 10**9)
         self._files: dict[str, StoredFile] = {}
@@ -1847,6 +1861,26 @@ class BotAPIServer:
         from telegram import Bot
 
         return Bot(self.token, base_url=self.base_url, base_file_url=self.base_file_url, **kwargs)
+
+    @contextlib.asynccontextmanager
+    async def polling(
+        self, application: Any, *, poll_timeout: int = 1, **polling_kwargs: Any
+    ) -> AsyncIterator[Any]:
+        """Run a PTB Application with long polling for the duration of the block.
+
+        Initialises, starts and polls (``poll_timeout`` is the long-poll timeout: short, so
+        stopping is quick), then stops the updater and the application in the right order.
+        """
+        async with application:
+            await application.start()
+            await application.updater.start_polling(timeout=poll_timeout, **polling_kwargs)
+            try:
+                yield application
+            finally:
+                if application.updater.running:
+                    await application.updater.stop()
+                if application.running:
+                    await application.stop()
 
     def application_builder(self) -> Any:
         """telegram.ext.ApplicationBuilder with token and URLs already set."""
@@ -2093,8 +2127,11 @@ class BotAPIServer:
 
     def _queue(self, kind: str, payload: JSON, user_id: int | None) -> int:
         update = _Update(next(self._update_ids), kind, payload, user_id)
-        self._pending[update.update_id] = update
         self._history[update.update_id] = update
+        if not self._wanted(kind):
+            # Telegram applies allowed_updates when an update is created: it never exists.
+            return update.update_id
+        self._pending[update.update_id] = update
         self._touch()
         self._kick_webhook()
         return update.update_id
@@ -2222,7 +2259,7 @@ class BotAPIServer:
         token, method = match.groups()
         if token != self.token:
             # Telegram: a well-formed but wrong token is 401, anything else is 404.
-            if re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token) or ":" in token:
+            if ":" in token:
                 return self._reply(ApiError(401, "Unauthorized").payload(), 401)
             return self._reply(ApiError(404, "Not Found").payload(), 404)
         entry = self._methods.get(method.lower())
@@ -2454,6 +2491,10 @@ class BotAPIServer:
                 del self._pending[update_id]
         # A newer getUpdates terminates an older one that is still waiting, like Telegram.
         self._poll_generation += 1
+        self._poll_terminator = (
+            "Conflict: terminated by other getUpdates request; "
+            "make sure that only one bot instance is running"
+        )
         generation = self._poll_generation
         self._changed.fire()
         loop = asyncio.get_running_loop()
@@ -2470,20 +2511,12 @@ class BotAPIServer:
                 return []
             await self._changed.wait(remaining)
             if generation != self._poll_generation:
-                raise ApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                )
+                raise ApiError(409, self._poll_terminator)
 
     def _deliverable(self, limit: int) -> list[JSON]:
         batch: list[JSON] = []
         for update_id in sorted(self._pending):
-            update = self._pending[update_id]
-            if not self._wanted(update.kind):
-                del self._pending[update_id]  # Telegram never queues unwanted kinds
-                continue
-            batch.append(update.to_api())
+            batch.append(self._pending[update_id].to_api())
             self._delivered_max = max(self._delivered_max, update_id)
             if len(batch) >= limit:
                 break
@@ -2523,7 +2556,9 @@ class BotAPIServer:
             "drop_pending_updates": params.flag("drop_pending_updates"),
         }
         self._webhook_error = None
-        self._poll_generation += 1  # a waiting getUpdates is terminated with 409
+        # A waiting getUpdates is terminated with 409.
+        self._poll_generation += 1
+        self._poll_terminator = "Conflict: terminated by setWebhook request"
         self._changed.fire()
         self._kick_webhook()
         return _Described(True, "Webhook was set")
@@ -2571,9 +2606,6 @@ class BotAPIServer:
             hook = self._webhook
             update_id = min(self._pending)
             update = self._pending[update_id]
-            if not self._wanted(update.kind):
-                del self._pending[update_id]
-                continue
             headers = {}
             if hook["secret_token"]:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
@@ -2716,6 +2748,7 @@ class BotAPIServer:
         if message is None or message.deleted:
             raise bad_request("message to delete not found")
         message.deleted = True
+        self._touch()
         return True
 
     async def _delete_messages(self, params: Params) -> bool:
@@ -2727,6 +2760,7 @@ class BotAPIServer:
             message = self._message(user.id, int(message_id))
             if message is not None:
                 message.deleted = True
+        self._touch()
         return True
 
     async def _answer_callback_query(self, params: Params) -> bool:
@@ -2767,6 +2801,8 @@ class BotAPIServer:
 
     async def _get_chat(self, params: Params) -> JSON:
         user = self._target_user(params, sending=False)
+        if not user.started:
+            raise bad_request("chat not found")  # the bot has never met this user
         return {
             **user.chat(),
             "accent_color_id": 0,
@@ -2891,6 +2927,8 @@ class BotAPIServer:
                 return web.json_response({"error": "JSON body expected"}, status=400)
         try:
             result = await self._control(action, request.method, query, body)
+        except ApiError as exc:
+            return web.json_response({"error": exc.description}, status=400)
         except (KeyError, ValueError, TypeError, AssertionError) as exc:
             return web.json_response({"error": f"{exc.__class__.__name__}: {exc}"}, status=400)
         if result is _NOT_FOUND:

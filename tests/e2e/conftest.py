@@ -90,7 +90,7 @@ async def server():
 async def load_demo(path: str) -> None:
     db = await Database(path).open()
     try:
-        await demo.load(db, YEAR)
+        await demo.load(db, YEAR, meeting=False)
     finally:
         await db.close()
 
