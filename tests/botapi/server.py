@@ -24,7 +24,7 @@ import secrets
 import struct
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -763,9 +763,15 @@ class Params:
     by the same typed accessors.
     """
 
-    def __init__(self, values: dict[str, str], files: dict[str, Upload]) -> None:
+    def __init__(
+        self,
+        values: dict[str, str],
+        files: dict[str, Upload],
+        client_gone: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.values = values
         self.files = files
+        self.client_gone = client_gone  # the HTTP client disconnected (a cancelled long poll)
 
     def text(self, name: str) -> str | None:
         return self.values.get(name)
@@ -815,8 +821,9 @@ class Params:
 async def read_params(request: web.Request) -> Params:
     values: dict[str, str] = {key: value for key, value in request.query.items()}
     files: dict[str, Upload] = {}
+    params = Params(values, files, lambda: _client_gone(request))
     if not request.body_exists:
-        return Params(values, files)
+        return params
     content_type = request.content_type
     if content_type == "application/json":
         body = await request.read()
@@ -848,7 +855,16 @@ async def read_params(request: web.Request) -> Params:
                 files[key] = Upload(value.filename, value.content_type, value.file.read())
             else:
                 values[key] = str(value)
-    return Params(values, files)
+    return params
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+class _Abandoned(Exception):
+    """The client of a long poll went away (PTB cancels its poll when it stops)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -1368,6 +1384,10 @@ class Press:
     async def answer(self, timeout: float = 5.0) -> CallbackAnswer:  # noqa: ASYNC109
         """Wait for the bot's answerCallbackQuery to this press."""
         return await self.user._wait_answer(self.query_id, timeout)
+
+    def __await__(self) -> Generator[Any, None, CallbackAnswer]:
+        """``await press`` is ``await press.answer()`` with the default timeout."""
+        return self.answer().__await__()
 
 
 @dataclass
@@ -1951,7 +1971,7 @@ class BotAPIServer:
     @property
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed by an offset."""
-        return [self._pending[k].to_api() for k in sorted(self._pending)]
+        return [update.to_api() for update in self._pending.values()]
 
     def redeliver(self, update_id: int, *, same_id: bool = False) -> int:
         """Queue an earlier update again.
@@ -1963,6 +1983,7 @@ class BotAPIServer:
         original = self._history[update_id]
         if same_id:
             self._pending[update_id] = original
+            self._pending = dict(sorted(self._pending.items()))
             self._delivered_max = min(self._delivered_max, update_id - 1)
             self._touch()
             return update_id
@@ -2282,6 +2303,10 @@ class BotAPIServer:
                 body = {"ok": True, "result": result.result, "description": result.description}
             self._log(name, params, 200, None)
             return self._reply(body, 200)
+        except _Abandoned:
+            # Nobody is listening: not an error of the bot, and nothing was delivered.
+            self._log(name, params, 499, "client closed the request")
+            return web.Response(status=499)
         except ApiError as error:
             self.errors[(name, error.code)] += 1
             if error.code == 429:
@@ -2500,6 +2525,8 @@ class BotAPIServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            if params.client_gone():
+                raise _Abandoned
             batch = self._deliverable(limit)
             if batch:
                 self._last_activity = time.monotonic()
@@ -2510,13 +2537,16 @@ class BotAPIServer:
             if remaining <= 0:
                 return []
             await self._changed.wait(remaining)
+            if params.client_gone():
+                raise _Abandoned
             if generation != self._poll_generation:
                 raise ApiError(409, self._poll_terminator)
 
     def _deliverable(self, limit: int) -> list[JSON]:
         batch: list[JSON] = []
-        for update_id in sorted(self._pending):
-            batch.append(self._pending[update_id].to_api())
+        # The dict is kept in update_id order (see redeliver), so no sorting per poll.
+        for update_id, update in self._pending.items():
+            batch.append(update.to_api())
             self._delivered_max = max(self._delivered_max, update_id)
             if len(batch) >= limit:
                 break

@@ -149,8 +149,9 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(bot, server, sec
     await secretariat.send("/dues " + "<i>" * 100)
     await secretariat.expect("no member with the code")
     await secretariat.press_data(None, "v:999:y")
-    answer = await secretariat.last_answer()
-    assert answer.text and "not valid" in answer.text
+    assert "Only delegates" in (await secretariat.last_answer()).text
+    await secretariat.press_data(None, "zz:1:<b>")
+    assert "not valid" in (await secretariat.last_answer()).text
     await secretariat.press_data(None, "lang:xx")
     assert "not valid" in (await secretariat.last_answer()).text
     assert (await bot.db.one("SELECT count(*) FROM audit_log"))[0] == before
