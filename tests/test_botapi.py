@@ -15,7 +15,14 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
@@ -48,6 +55,16 @@ def png(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
+
+
+def message_of(update: Update) -> Message:
+    assert update.message is not None, update
+    return update.message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    assert update.callback_query is not None, update
+    return update.callback_query
 
 
 @pytest.fixture
@@ -472,8 +489,10 @@ async def test_long_polling_waits_and_offsets_confirm(server: BotAPIServer, bot:
     updates = await poll
     assert time.monotonic() - started_at < 2
     (update,) = updates
-    assert update.message.text == "/start abc" and update.message.from_user.language_code == "en"
-    assert update.message.entities[0].type == "bot_command"
+    message = message_of(update)
+    assert message.text == "/start abc" and message.from_user is not None
+    assert message.from_user.language_code == "en"
+    assert message.entities[0].type == "bot_command"
 
     await alice.send("second")
     await alice.send("third")
@@ -483,9 +502,9 @@ async def test_long_polling_waits_and_offsets_confirm(server: BotAPIServer, bot:
     assert [u.update_id for u in again] == [update.update_id + i for i in range(3)]
     # An offset forgets everything below it; the rest stays until confirmed.
     confirmed = await bot.get_updates(offset=again[1].update_id + 1)
-    assert [u.message.text for u in confirmed] == ["third"]
+    assert [message_of(u).text for u in confirmed] == ["third"]
     assert [u["message"]["text"] for u in server.pending_updates] == ["third"]
-    assert [u.message.text for u in await bot.get_updates(offset=0)] == ["third"]
+    assert [message_of(u).text for u in await bot.get_updates(offset=0)] == ["third"]
     assert await bot.get_updates(offset=again[2].update_id + 1) == ()
     assert server.pending_updates == []
 
@@ -501,7 +520,7 @@ async def test_offset_keeps_unconfirmed_and_redelivers(server: BotAPIServer, bot
     assert [u.update_id for u in await bot.get_updates()] == [updates[1].update_id]
     duplicate = server.redeliver(first.update_id)
     fetched = await bot.get_updates(offset=updates[1].update_id + 1)
-    assert [(u.update_id, u.message.text) for u in fetched] == [(duplicate, "one")]
+    assert [(u.update_id, message_of(u).text) for u in fetched] == [(duplicate, "one")]
 
 
 async def test_allowed_updates_and_conflicts(server: BotAPIServer, bot: Bot) -> None:
@@ -607,6 +626,7 @@ async def test_send_photo_and_document_keep_bytes(server: BotAPIServer, bot: Bot
     assert again.photo[-1].file_unique_id == sent.photo[-1].file_unique_id
 
     doc = await bot.send_document(1001, b"a,b\n1,2\n", filename="results.csv")
+    assert doc.document is not None
     assert doc.document.file_name == "results.csv" and doc.document.mime_type == "text/csv"
     assert (await alice.expect_many(2))[1].document_bytes == b"a,b\n1,2\n"
     file = await bot.get_file(doc.document.file_id)
@@ -627,11 +647,11 @@ async def test_application_echo_and_buttons(server: BotAPIServer) -> None:
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Again", callback_data="again")]])
-        await update.effective_message.reply_text(" ".join(context.args), reply_markup=keyboard)
+        await message_of(update).reply_text(" ".join(context.args or []), reply_markup=keyboard)
 
     async def again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.callback_query.answer("Once more")
-        await update.callback_query.edit_message_text("<i>edited</i>", parse_mode="HTML")
+        await query_of(update).answer("Once more")
+        await query_of(update).edit_message_text("<i>edited</i>", parse_mode="HTML")
 
     application = server.application_builder().build()
     application.add_handler(CommandHandler("echo", echo))
@@ -696,8 +716,8 @@ async def test_standalone_server_and_control_client() -> None:
             assert message.html == "<b>Ballot</b>" and message.buttons == [[("Vote", "v:1")]]
             query_id = await alice.press(message, "Vote")
             (update,) = await bot.get_updates(offset=update_id + 1)
-            assert update.callback_query.id == query_id
-            await update.callback_query.answer("Counted")
+            assert query_of(update).id == query_id
+            await query_of(update).answer("Counted")
             assert (await control.answers(1001))[0]["text"] == "Counted"
             await control.block(1001)
             with pytest.raises(Forbidden):

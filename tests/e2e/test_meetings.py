@@ -280,3 +280,44 @@ async def test_secret_vote_keeps_choices_apart_and_lists_receipts(bot, server, t
         assert conn.execute("SELECT count(*) FROM votes").fetchone()[0] == 0
         details = [r[0] for r in conn.execute("SELECT details FROM audit_log WHERE action = 'vote_cast'")]
         assert details and all("choice" not in d for d in details)
+
+
+async def council_meeting(bot):
+    return await store.create_meeting(
+        bot.db, "council", "ordinary", "Council", clock.now() - timedelta(minutes=1),
+        "Asia/Riyadh", "AMMAN", AGENDA, actor="test",
+    )
+
+
+async def test_postponement_reconvenes_after_a_restart(bot, server):
+    # The council: MAKKAH, MADINAH, QUDS, SG, CAIRO, AMMAN, DAKAR, ISLAMABAD, KUALALUMPUR.
+    meeting = await council_meeting(bot)
+    chair = await chair_of(bot, server, "AMMAN")
+    users = await delegates(bot, server, ["CAIRO", "DAKAR", "MAKKAH"], start=2700)
+    outsider = (await delegates(bot, server, ["RABAT"], start=2750))["RABAT"]
+    await chair.send("/checkin")
+    await chair.expect("checked in")
+    await check_in(users)  # 4 of 9 attend; 5 are needed
+    await outsider.send("/checkin")
+    await outsider.expect("no current meeting")
+    await chair.send("/call_quorum")
+    await chair.expect("postponed until")
+    for user in users.values():
+        await user.expect(["quorum was not reached", "4 of 5"])
+    await outsider.expect_nothing(0.2)
+    state = await store.get_meeting(bot.db, meeting)
+    assert state.postponed_until is not None and state.reconvened_at is None
+    # the bot goes down before the reconvene time and comes back after it
+    await bot.stop()
+    await asyncio.sleep(1.5)  # POSTPONEMENT_MINUTES is 0.02 in the tests
+    await bot.start()
+    for user in users.values():
+        await user.expect("reconvened and is in session", timeout=10)
+    state = await store.get_meeting(bot.db, meeting)
+    assert state.reconvened_at is not None and state.in_session_at is not None
+    # there is one postponement per meeting
+    await chair.send("/call_quorum")
+    await chair.expect("already in session")
+    await chair.send("/adjourn")
+    await chair.expect("closed")
+    assert (await store.get_meeting(bot.db, meeting)).closed_at is not None
