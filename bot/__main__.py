@@ -287,6 +287,58 @@ async def meeting_close(settings: Settings, args: argparse.Namespace) -> int:
     return await with_db(settings, work)
 
 
+async def election_create(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import elections, meetings
+    from bot.store import elections as store_elections
+    from bot.store import meetings as store_meetings
+
+    people_ = args.type == "single" and "=" in args.candidates
+    try:
+        entries = elections.parse_candidates(args.candidates, people_)
+    except elections.CandidateProblem as exc:
+        raise CliError(f"candidate {exc}") from None
+    seats = args.seats or 1
+    if args.type == "single" and seats != 1:
+        raise CliError("a single-winner election fills one seat")
+    if not 1 <= seats <= 23:
+        raise CliError("--seats must be between 1 and 23 (R1: at most 23 elected members)")
+    if not args.title.strip():
+        raise CliError("--title is empty")
+
+    async def work(db: Database) -> int:
+        meeting = await store_meetings.get_meeting(db, args.meeting)
+        if meeting is None:
+            raise CliError(f"no meeting {args.meeting}")
+        if meeting.closed_at is not None:
+            raise CliError(f"meeting {args.meeting} is closed")
+        members = {m.code: m for m in await registry.members(db)}
+        year = current_year(settings)
+        if args.type == "council":
+            ledger = {code: [r.line for r in rows]
+                      for code, rows in (await registry.all_dues(db)).items()}
+            try:
+                elections.check_council_candidates(entries, members, ledger, year)
+            except elections.CandidateProblem as exc:
+                raise CliError(f"candidate {exc}") from None
+        elif not people_:
+            council = await meetings.body_facts(db, "council", year,
+                                                settings.good_standing_years)
+            outside = [e.code for e in entries if e.code not in council.seated]
+            if outside:
+                raise CliError(f"not council members: {', '.join(outside)} (a council-chair"
+                               " candidate must sit on the council)")
+        election_id = await store_elections.create_election(
+            db, args.meeting, args.type, args.title.strip(), seats, entries
+        )
+        data = {"id": election_id, "meeting": args.meeting, "type": args.type,
+                "title": args.title.strip(), "seats": seats,
+                "candidates": [{"code": e.code, "name": e.name} for e in entries]}
+        emit(data) if args.json else print(f"election {election_id} created")
+        return 0
+
+    return await with_db(settings, work)
+
+
 async def export(settings: Settings, args: argparse.Namespace) -> int:
     from bot import meetings as core
     from bot.store import meetings
@@ -507,6 +559,18 @@ def build_parser() -> Parser:
     close.add_argument("id", type=int)
     close.set_defaults(handler=meeting_close)
 
+    elect = sub.add_parser("election", help="elections").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    create = elect.add_parser("create", help="create an election in a meeting")
+    create.add_argument("--meeting", type=int, required=True)
+    create.add_argument("--type", choices=("council", "single"), required=True)
+    create.add_argument("--title", required=True)
+    create.add_argument("--seats", type=int)
+    create.add_argument("--candidates", required=True,
+                        help="member codes A,B,...; for people CODE=Full name,...")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=election_create)
+
     exp = sub.add_parser("export", help="attendance, results or the audit log for the minutes")
     exp.add_argument("what", choices=("attendance", "results", "audit"))
     exp.add_argument("--meeting", type=int)
@@ -524,6 +588,9 @@ def build_parser() -> Parser:
     fgt = sub.add_parser("forget", help="erase a delegate's personal data")
     fgt.add_argument("telegram_id")
     fgt.set_defaults(handler=forget)
+    from bot.notices import register_cli as notice_cli
+
+    notice_cli(sub)
     return parser
 
 

@@ -37,6 +37,12 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         db = await Database(settings.database_path).open()
         application.bot_data["services"] = Services(settings=settings, db=db)
+        from bot.delivery import Sender
+
+        # The outbox's delivery loop, for the life of the application (see bot/delivery.py).
+        sender = Sender.for_settings(settings, db)
+        application.bot_data["services"].extras["sender"] = sender
+        await sender.start()
         from handlers import on_startup
 
         await on_startup(application)
@@ -44,6 +50,9 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         found = application.bot_data.get("services")
         if isinstance(found, Services):
+            sender = found.extras.get("sender")
+            if sender is not None:
+                await sender.stop()  # lets the message in flight finish first
             await found.db.close()
 
     application = (

@@ -16,6 +16,9 @@ KINDS = {
     "m": 2,  # m:<command>:<meeting>          which meeting, when two are current
     "n": 2,  # n:<draft>:<step value>        composing a notice
     "cv": 2,  # cv:<question>:<choice>        the chair's casting vote
+    "et": 2,  # et:<question>:<mask>          an election ballot showing this selection
+    "es": 2,  # es:<question>:<mask>          submit: review this selection
+    "ec": 2,  # ec:<question>:<mask>          confirm this selection
 }
 
 

@@ -123,6 +123,11 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional name for a marker
     return message
 
 
+def visible(text: str) -> str:
+    """Text without the isolates, for places that draw text themselves (charts)."""
+    return text.replace(FSI, "").replace(PDI, "")
+
+
 def escape(text: str) -> Html:
     """Text typed by a user, safe to put in a message as it is."""
     return Html(html.escape(text, quote=False))

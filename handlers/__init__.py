@@ -6,12 +6,23 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import account, dues, errors, fallback, invitations, meetings, menu, votes
+from handlers import (
+    account,
+    dues,
+    elections,
+    errors,
+    fallback,
+    invitations,
+    meetings,
+    menu,
+    notices,
+    votes,
+)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters: the catch-all fallback goes last.
-    for module in (account, dues, invitations, meetings, votes):
+    for module in (account, dues, invitations, meetings, votes, elections, notices):
         module.register(application)
     fallback.register(application)
     errors.register(application)

@@ -282,16 +282,19 @@ async def body_delegates(db: Database, seated: tuple[str, ...]) -> list[people.A
 
 async def notify_body(
     svc: Services, meeting: Meeting, kind: str, render: Callable[[], str],
-    *, ref: str | None = None,
+    *, ref: str | None = None, photos: dict[str, bytes] | None = None,
 ) -> int:
-    """Queue a message to every delegate of the meeting's body, each in their language."""
+    """Queue a message (with a photo per language, if given) to every delegate of the
+    meeting's body, each in their language."""
     facts = await core.body_facts(svc.db, meeting.body, year(svc), svc.settings.good_standing_years)
     messages = []
     for account in await body_delegates(svc.db, facts.seated):
         caller = await identify_id(svc, account.telegram_id)
         with i18n.use_locale(caller.language):
-            messages.append(outbox.Outgoing(account.telegram_id, caller.language, render(),
-                                            member=account.member))
+            messages.append(outbox.Outgoing(
+                account.telegram_id, caller.language, render(), member=account.member,
+                photo=photos.get(caller.language) if photos else None,
+            ))
     return await outbox.queue(svc.db, kind, messages, ref=ref or f"meeting:{meeting.id}",
                               actor="bot")
 

@@ -31,6 +31,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("dues", N_("your member's dues and voting right"), "delegate"),
     ("call_quorum", N_("call the quorum (chair)"), "chair"),
     ("motion", N_("open a vote: /motion ITEM [secret] (chair)"), "chair"),
+    ("election", N_("open an election or its next round: /election ID (chair)"), "chair"),
     ("close", N_("close the open vote and count it (chair)"), "chair"),
     ("announce", N_("send the latest result to the body (chair)"), "chair"),
     ("adjourn", N_("close the meeting (chair)"), "chair"),
@@ -39,6 +40,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("paid", N_("record a payment: /paid MEMBER YEAR FUND AMOUNT"), "secretariat"),
     ("invite", N_("invite a delegate: /invite MEMBER [chair]"), "secretariat"),
     ("revoke", N_("revoke a member's unused invitations: /revoke MEMBER"), "secretariat"),
+    ("notice", N_("send a notice to delegates, with a text per language"), "secretariat"),
 ]
 
 

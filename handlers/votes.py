@@ -17,6 +17,7 @@ from bot.i18n import Html, t
 from bot.store import Database, people
 from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
+from handlers import elections
 from handlers.common import Caller, Context, action, identify_id, keyboard, reply
 from handlers.meetings import (
     body_delegates,
@@ -42,6 +43,12 @@ def ballot_buttons(question: int) -> list[list[tuple[str, str]]]:
 
 
 async def question_title(db: Database, question: Question, language: str) -> Html:
+    if question.election is not None:
+        from bot.store.elections import get_election
+
+        found = await get_election(db, question.election)
+        return t("<b>{title}</b>, round {round}", title=found.title if found else "",
+                 round=question.round)
     items = {a.item: a for a in await store.agenda(db, question.meeting)}
     item = items.get(question.item or "")
     title = item.title(language) if item else ""
@@ -314,16 +321,21 @@ async def vote(update: Update, context: Context, caller: Caller) -> None:
     sent = 0
     for meeting in found:
         question = await store.open_question_of(svc.db, meeting.id)
-        if question is None or question.kind != "resolution":
+        if question is None:
             continue
         checked = await check_ballot(svc, caller, str(question.id))
         if isinstance(checked, str):
             if checked == "not_on_roll":
                 await reply(update, refusal(checked))
             continue
-        text = await ballot_text(svc.db, question, meeting, caller.member.name(caller.language),
-                                 caller.language)
-        await reply(update, text, keyboard(ballot_buttons(question.id)))
+        name = caller.member.name(caller.language)
+        if question.kind == "resolution":
+            text = await ballot_text(svc.db, question, meeting, name, caller.language)
+            rows = ballot_buttons(question.id)
+        else:
+            text, rows = await elections.ballot_view(svc, question, meeting, name,
+                                                     caller.language, 0)
+        await reply(update, text, keyboard(rows))
         sent += 1
     if not sent and not found:
         await reply(update, t("There is no current meeting of a body your member sits in."))
@@ -345,16 +357,22 @@ async def close(update: Update, context: Context, caller: Caller, meeting: Meeti
     if question is None:
         await reply(update, t("No vote is open in this meeting."))
         return
-    result = await core.count_resolution(svc.db, question, meeting.chair_member)
+    if question.kind == "resolution":
+        result = await core.count_resolution(svc.db, question, meeting.chair_member)
+    else:
+        result = await elections.count(svc, question)
     if not await store.close_question(svc.db, question.id, result["outcome"], result,
                                       caller.telegram_id):
         await reply(update, t("This vote is closed."))
         return
     closed = await store.get_question(svc.db, question.id)
     assert closed is not None
-    await reply(update, await render_result(svc, closed, caller.language))
+    await send_result(update, svc, closed, caller.language)
     if result["outcome"] == "pending":
-        await ask_casting_vote(svc, closed, meeting)
+        if closed.kind == "resolution":
+            await ask_casting_vote(svc, closed, meeting)
+        else:
+            await elections.ask_casting_vote(svc, closed, meeting)
     await refresh_turnout(context, question.id)
 
 
@@ -378,6 +396,14 @@ async def ask_casting_vote(svc: Services, question: Question, meeting: Meeting) 
     await outbox.queue(svc.db, "casting_vote", messages, ref=f"cv:{question.id}", actor="bot")
 
 
+def _casting_choice_valid(question: Question, choice: str) -> bool:
+    if question.kind == "resolution":
+        return choice in ("y", "n")
+    tied = (question.result or {}).get("runoff", [])
+    return choice == "d" or (choice.isdigit() and int(choice) < len(question.candidates)
+                             and question.candidates[int(choice)] in tied)
+
+
 @action("chair")
 async def casting_button(update: Update, context: Context, caller: Caller) -> None:
     query = update.callback_query
@@ -387,7 +413,8 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
     question = (await store.get_question(svc.db, int(parsed.args[0]))
                 if parsed and parsed.args[0].isdigit() else None)
     meeting = await store.get_meeting(svc.db, question.meeting) if question else None
-    if (parsed is None or question is None or meeting is None or parsed.args[1] not in ("y", "n")
+    if (parsed is None or question is None or meeting is None
+            or not _casting_choice_valid(question, parsed.args[1])
             or not (caller.is_chair and caller.member and caller.member.code == meeting.chair_member)):
         await query.answer(t("This button is not valid."), show_alert=True)
         return
@@ -395,8 +422,13 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
         await query.answer(t("The casting vote has already been given."), show_alert=True)
         return
     await query.answer()
-    choice = core.CHOICES[parsed.args[1]]
-    settled = core.settle_resolution(question.result, choice)
+    if question.kind == "resolution":
+        settled = core.settle_resolution(question.result, core.CHOICES[parsed.args[1]])
+    else:
+        pick = parsed.args[1]
+        settled = elections.settle_single(
+            question.result, None if pick == "d" else question.candidates[int(pick)]
+        )
     if not await store.settle_pending(svc.db, question.id, settled["outcome"], settled,
                                       caller.telegram_id):
         await edit_query(query, t("The casting vote has already been given."), None)
@@ -406,7 +438,17 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
     await edit_query(query, await render_result(svc, fresh, caller.language), None)
 
 
+async def send_result(update: Update, svc: Services, question: Question, language: str) -> None:
+    """The result as text and, for an election, its chart."""
+    await reply(update, await render_result(svc, question, language))
+    message = update.effective_message
+    if question.kind != "resolution" and message is not None:
+        await message.reply_photo(await elections.chart_png(svc, question, language))
+
+
 async def render_result(svc: Services, question: Question, language: str) -> str:
+    if question.kind != "resolution":
+        return await elections.render(svc, question, language)
     data = question.result or {}
     meeting = await store.get_meeting(svc.db, question.meeting)
     assert meeting is not None
@@ -471,7 +513,7 @@ async def results(update: Update, context: Context, caller: Caller) -> None:
         if question is None:
             await reply(update, t("No vote has been closed yet."))
             return
-    await reply(update, await render_result(svc, question, caller.language))
+    await send_result(update, svc, question, caller.language)
 
 
 @meeting_command("announce", "chair")
@@ -492,10 +534,17 @@ async def announce(update: Update, context: Context, caller: Caller, meeting: Me
         await reply(update, t("This result has already been announced."))
         return
     texts: dict[str, str] = {}
+    charts: dict[str, bytes] = {}
     for language in i18n.LANGUAGES:
         with i18n.use_locale(language):
             texts[language] = await render_result(svc, question, language)
-    await notify_body(svc, meeting, "result", lambda: texts[i18n.current()], ref=f"result:{question.id}")
+            if question.kind != "resolution":
+                charts[language] = await elections.chart_png(svc, question, language)
+    await notify_body(svc, meeting, "result", lambda: texts[i18n.current()],
+                      ref=f"result:{question.id}")
+    if charts:
+        await notify_body(svc, meeting, "result", lambda: str(t("Chart of the result")),
+                          ref=f"chart:{question.id}", photos=charts)
     await reply(update, t("The result is being sent to every delegate of the {body}.",
                           body=body_name(meeting.body)))
 
@@ -508,4 +557,4 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("results", results, private))
     application.add_handler(CallbackQueryHandler(ballot_button, pattern=r"^v:\d+:[yna]$"))
     application.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^vc:\d+:[ynax]$"))
-    application.add_handler(CallbackQueryHandler(casting_button, pattern=r"^cv:\d+:[yn]$"))
+    application.add_handler(CallbackQueryHandler(casting_button, pattern=r"^cv:\d+:([ynd]|\d+)$"))

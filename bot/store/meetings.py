@@ -267,11 +267,13 @@ class Question:
     announced_at: datetime | None
     turnout_chat: int | None
     turnout_message: int | None
+    candidates: tuple[str, ...] = ()
+    seats: int | None = None
 
 
 _QUESTION_FIELDS = (
     "id, meeting, kind, item, election, round, secret, opened_at, closed_at, outcome, result,"
-    " announced_at, turnout_chat, turnout_message"
+    " announced_at, turnout_chat, turnout_message, candidates, seats"
 )
 
 
@@ -281,7 +283,8 @@ def _question(row: Sequence[Any]) -> Question:
     return Question(
         int(row[0]), int(row[1]), str(row[2]), row[3], row[4], int(row[5]), bool(row[6]),
         opened, _time(row[8]), row[9], json.loads(row[10]) if row[10] else None,
-        _time(row[11]), row[12], row[13],
+        _time(row[11]), row[12], row[13], tuple(json.loads(row[14])) if row[14] else (),
+        row[15],
     )
 
 
@@ -292,7 +295,7 @@ class AlreadyOpen(Exception):
 async def open_question(
     db: Database, meeting: int, kind: str, roll: Sequence[str], *, secret: bool,
     item: str | None = None, election: int | None = None, round_no: int = 1,
-    actor_id: int | None = None,
+    candidates: Sequence[str] = (), seats: int | None = None, actor_id: int | None = None,
 ) -> int:
     import sqlite3
 
@@ -300,9 +303,9 @@ async def open_question(
         try:
             question = await tx.insert(
                 "INSERT INTO questions (meeting, kind, item, election, round, secret, opened_at,"
-                " opened_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " opened_by, candidates, seats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (meeting, kind, item, election, round_no, int(secret), clock.iso(clock.now()),
-                 actor_id),
+                 actor_id, json.dumps(list(candidates)) if candidates else None, seats),
             )
         except sqlite3.IntegrityError:
             raise AlreadyOpen() from None
@@ -312,7 +315,8 @@ async def open_question(
         await audit.append(
             tx, "vote_opened",
             {"question": question, "meeting": meeting, "kind": kind, "item": item,
-             "election": election, "round": round_no, "secret": secret, "roll": sorted(roll)},
+             "election": election, "round": round_no, "secret": secret, "roll": sorted(roll),
+             "candidates": list(candidates)},
             actor_id=actor_id,
         )
     return question

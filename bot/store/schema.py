@@ -244,4 +244,31 @@ CREATE TABLE ballots (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [V1_REGISTRY, V2_OUTBOX, V3_MEETINGS]
+V4_ELECTIONS = """
+CREATE TABLE elections (
+    id INTEGER PRIMARY KEY,
+    meeting INTEGER NOT NULL REFERENCES meetings(id),
+    type TEXT NOT NULL CHECK (type IN ('council', 'single')),
+    title TEXT NOT NULL CHECK (title <> ''),
+    seats INTEGER NOT NULL CHECK (seats BETWEEN 1 AND 23),
+    created_at TEXT NOT NULL,
+    CHECK (type = 'council' OR seats = 1)
+);
+
+-- Candidates in the order they were created: a member code, or for people (the
+-- Secretary General) a short code with the person's name.
+CREATE TABLE candidates (
+    election INTEGER NOT NULL REFERENCES elections(id),
+    code TEXT NOT NULL,
+    name TEXT,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (election, code),
+    UNIQUE (election, position)
+);
+
+-- The candidates of each round (a run-off is among fewer).
+ALTER TABLE questions ADD COLUMN candidates TEXT;
+ALTER TABLE questions ADD COLUMN seats INTEGER;
+"""
+
+MIGRATIONS: list[str] = [V1_REGISTRY, V2_OUTBOX, V3_MEETINGS, V4_ELECTIONS]

@@ -1134,6 +1134,20 @@ def visible(text: str) -> str:
     return text.translate(_BIDI_MARKS)
 
 
+Expected = str | Iterable[str] | Callable[["SentMessage"], bool] | None
+
+
+def _split_expected(
+    contains: Expected, predicate: Callable[[SentMessage], bool] | None
+) -> tuple[str | Iterable[str] | None, Callable[[SentMessage], bool] | None]:
+    """A callable given where text was expected is a predicate: wait_for(lambda m: ...)."""
+    if callable(contains):
+        if predicate is not None:
+            raise TypeError("give either a predicate or contains=..., not two predicates")
+        return None, contains
+    return contains, predicate
+
+
 def _contains_all(text: str, contains: str | Iterable[str] | None) -> list[str]:
     if contains is None:
         return []
@@ -1266,7 +1280,7 @@ class SentMessage:
 
     async def wait_for(
         self,
-        contains: str | Iterable[str] | None = None,
+        contains: Expected = None,
         *,
         timeout: float = 5.0,  # noqa: ASYNC109 - an assertion deadline, not a cancel scope
         predicate: Callable[[SentMessage], bool] | None = None,
@@ -1274,7 +1288,8 @@ class SentMessage:
         deleted: bool | None = None,
     ) -> SentMessage:
         """Wait until edits make the message match: contains, predicate, at least ``edits``
-        edits, and/or ``deleted``."""
+        edits, and/or ``deleted``. A callable as first argument is the predicate."""
+        contains, predicate = _split_expected(contains, predicate)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -1588,7 +1603,7 @@ class FakeUser:
 
     async def expect(
         self,
-        contains: str | Iterable[str] | None = None,
+        contains: Expected = None,
         *,
         timeout: float = 5.0,  # noqa: ASYNC109 - an assertion deadline, not a cancel scope
         regex: str | None = None,
@@ -1597,8 +1612,10 @@ class FakeUser:
         """The next bot message to this user that the test has not consumed yet.
 
         It must contain ``contains`` (a string, or every string of a list) in its visible text,
-        match ``regex`` and satisfy ``predicate``; otherwise, or on timeout, AssertionError.
+        match ``regex`` and satisfy ``predicate`` (which may also be given as first argument);
+        otherwise, or on timeout, AssertionError.
         """
+        contains, predicate = _split_expected(contains, predicate)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -1617,7 +1634,7 @@ class FakeUser:
                     raise AssertionError(
                         f"next message to {self.first_name} ({self.id}) "
                         f"{', '.join(problems)}:\n  {message.text!r}\n"
-                        f"transcript:\n{self.transcript()}"
+                        f"transcript:\n{self.transcript()}" + self.server._failures_note(self.id)
                     )
                 return message
             remaining = deadline - loop.time()
@@ -1640,6 +1657,41 @@ class FakeUser:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         return [await self.expect(timeout=max(0.0, deadline - loop.time())) for _ in range(count)]
+
+    async def expect_unordered(
+        self,
+        *expected: Expected,
+        timeout: float = 5.0,  # noqa: ASYNC109 - an assertion deadline, not a cancel scope
+    ) -> list[SentMessage]:
+        """The next ``len(expected)`` bot messages in any order (for messages the bot sends
+        concurrently); each expectation must match a different message. Returns the messages
+        in the order of ``expected``."""
+        messages = await self.expect_many(len(expected), timeout=timeout)
+        checks = [_split_expected(item, None) for item in expected]
+
+        def fits(check: tuple[Any, Any], message: SentMessage) -> bool:
+            contains, predicate = check
+            return not _contains_all(message.text, contains) and (
+                predicate is None or predicate(message)
+            )
+
+        def assign(index: int, free: list[SentMessage]) -> list[SentMessage] | None:
+            if index == len(checks):
+                return []
+            for message in free:
+                if fits(checks[index], message):
+                    rest = assign(index + 1, [m for m in free if m is not message])
+                    if rest is not None:
+                        return [message, *rest]
+            return None
+
+        matched = assign(0, messages)
+        if matched is None:
+            raise AssertionError(
+                f"the next {len(expected)} messages to {self.first_name} do not match "
+                f"{list(expected)!r} in any order:\n" + "\n".join(f"  {m.text!r}" for m in messages)
+            )
+        return matched
 
     async def expect_nothing(self, within: float = 0.5) -> None:
         """Assert that the bot sends nothing new to this user for ``within`` seconds."""
@@ -2860,8 +2912,8 @@ class BotAPIServer:
                 chat = int(chat_id)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 raise bad_request("chat not found") from None
-            if chat not in self._users:
-                raise bad_request("chat not found")
+            if chat not in self._users or not self._users[chat].started:
+                raise bad_request("chat not found")  # a private chat exists once started
             if kind == "chat_member":
                 user_id = scope.get("user_id")
                 if not isinstance(user_id, int) or user_id not in self._users:
@@ -2933,7 +2985,7 @@ class BotAPIServer:
 
     async def _set_chat_menu_button(self, params: Params) -> bool:
         chat_id = params.integer("chat_id")
-        if chat_id is not None and chat_id not in self._users:
+        if chat_id is not None and (chat_id not in self._users or not self._users[chat_id].started):
             raise bad_request("chat not found")
         button = params.json("menu_button", "can't parse menu button JSON object")
         self._menu_buttons[chat_id] = button if isinstance(button, dict) else {"type": "default"}
