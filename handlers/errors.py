@@ -11,7 +11,7 @@ from telegram.ext import Application
 
 from bot import i18n
 from bot.i18n import t
-from handlers.common import Context, reply
+from handlers.common import Context
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,16 @@ async def on_error(update: object, context: Context) -> None:
         user.id if user else None,
         exc_info=context.error,
     )
+    text = t("Something went wrong on our side. Please try again; if it happens again, tell the General Secretariat.")
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(
-                t("Something went wrong. Nothing was changed; please try again."), show_alert=True
-            )
-        elif update.effective_message is not None:
-            await reply(update, t("Something went wrong. Nothing was changed; please try again."))
+            try:
+                await update.callback_query.answer(text, show_alert=True)
+                return
+            except TelegramError:  # already answered: say it in the chat instead
+                pass
+        if update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
     except TelegramError:
         log.warning("could not tell user %s about the error", user.id if user else None)
     finally:

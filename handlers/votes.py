@@ -11,6 +11,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import callbacks, i18n, outbox, rules
+from bot import elections as election_core
 from bot import meetings as core
 from bot.app import Services, services
 from bot.i18n import Html, t
@@ -426,7 +427,7 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
         settled = core.settle_resolution(question.result, core.CHOICES[parsed.args[1]])
     else:
         pick = parsed.args[1]
-        settled = elections.settle_single(
+        settled = election_core.settle_single(
             question.result, None if pick == "d" else question.candidates[int(pick)]
         )
     if not await store.settle_pending(svc.db, question.id, settled["outcome"], settled,
