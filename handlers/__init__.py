@@ -16,13 +16,16 @@ from handlers import (
     meetings,
     menu,
     notices,
+    requests,
     votes,
 )
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters: the catch-all fallback goes last.
-    for module in (account, dues, invitations, meetings, votes, elections, notices):
+    for module in (
+        account, dues, invitations, meetings, votes, elections, notices, requests
+    ):
         module.register(application)
     fallback.register(application)
     errors.register(application)

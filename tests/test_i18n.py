@@ -37,12 +37,14 @@ def test_arabic_catalog_uses_cldr_six_plural_forms():
 
 
 def test_arabic_plural_message_picks_distinct_forms():
+    import re
+
     with i18n.use_locale("ar"):
-        texts = {
-            n: tn("{n} member is in arrears:", "{n} members are in arrears:", n)
+        forms = {
+            re.sub(r"\u2068[^\u2069]*\u2069", "#", tn("{n} member is in arrears:", "{n} members are in arrears:", n))
             for n in (0, 1, 2, 3, 11, 100)
         }
-    assert len(set(texts.values())) == 6
+    assert len(forms) == 6, forms
 
 
 def test_placeholders_are_escaped_and_isolated():

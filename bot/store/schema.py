@@ -271,4 +271,28 @@ ALTER TABLE questions ADD COLUMN candidates TEXT;
 ALTER TABLE questions ADD COLUMN seats INTEGER;
 """
 
-MIGRATIONS: list[str] = [V1_REGISTRY, V2_OUTBOX, V3_MEETINGS, V4_ELECTIONS]
+V5_SESSION_REQUESTS = """
+-- Requests for an extraordinary session (R9): who signed them and who approved them, one
+-- row per member each.
+CREATE TABLE session_requests (
+    id INTEGER PRIMARY KEY,
+    body TEXT NOT NULL CHECK (body IN ('gc', 'council')),
+    questions TEXT NOT NULL CHECK (questions <> ''),
+    created_by INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE request_signatures (
+    request INTEGER NOT NULL REFERENCES session_requests(id),
+    member TEXT NOT NULL REFERENCES members(code),
+    PRIMARY KEY (request, member)
+);
+CREATE TABLE request_approvals (
+    request INTEGER NOT NULL REFERENCES session_requests(id),
+    member TEXT NOT NULL REFERENCES members(code),
+    PRIMARY KEY (request, member)
+);
+"""
+
+MIGRATIONS: list[str] = [
+    V1_REGISTRY, V2_OUTBOX, V3_MEETINGS, V4_ELECTIONS, V5_SESSION_REQUESTS,
+]

@@ -156,6 +156,16 @@ async def test_single_winner_two_rounds_and_casting_vote(bot, server, tmp_path):
         assert [r[0] for r in rows] == sorted(r[0] for r in rows)  # stored in receipt order
         assert sorted(json.loads(r[1]) for r in rows) == [["A"]] * 4 + [["B"]] * 4
         assert "choice" not in [r[1] for r in conn.execute("PRAGMA table_info(participation)")]
+    # the export for the minutes: both rounds, receipts, and nothing linking a ballot to a member
+    exported = await export(bot, "results", meeting)
+    rounds_out = [q for q in exported["questions"] if q.get("election") == election]
+    assert [q["round"] for q in rounds_out] == [1, 2]
+    assert [q["outcome"] for q in rounds_out] == ["runoff", "elected"]
+    assert rounds_out[0]["runoff"] == ["A", "B"] and rounds_out[0]["tally"] == {"A": 4, "B": 3, "C": 1}
+    assert all(q["secret"] is True and q["votes"] == [] and isinstance(q["roll"], int) for q in rounds_out)
+    assert len(rounds_out[1]["receipts"]) == 8 and rounds_out[1]["tie_broken_by_chair"] is True
+    dump = json.dumps(exported)
+    assert all(code not in dump for code in ("MAKKAH", "MADINAH", "KANO")), "no member next to a ballot"
     # the chair of the meeting is the only one who could answer
     await users["AMMAN"].press_data(None, f"cv:{rounds[-1].id}:0")
     assert "Only" in visible((await users["AMMAN"].last_answer()).text)
@@ -181,3 +191,19 @@ async def _run(main, argv):
     import asyncio
 
     return await asyncio.to_thread(main, argv)
+
+
+async def export(bot, what, meeting):
+    """``oicc-bot export WHAT --meeting ID --format json`` on the bot's database."""
+    import asyncio
+    import os
+    import sys
+
+    env = {**os.environ, "DATABASE_PATH": bot.settings.database_path}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "export", what, "--meeting", str(meeting), "--format", "json",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return json.loads(out)

@@ -328,3 +328,29 @@ async def test_postponement_reconvenes_after_a_restart(bot, server):
     await chair.send("/adjourn")
     await chair.expect("closed")
     assert (await store.get_meeting(bot.db, meeting)).closed_at is not None
+
+
+async def test_extraordinary_session_request_counted_against_all_members(bot, server):
+    # ten active members in good standing must sign; two thirds of the 15 active members
+    # (10) must approve, whoever attends.
+    signers = await delegates(bot, server, GC_VOTING[:10], start=2800)
+    tunis = (await delegates(bot, server, ["TUNIS"], start=2850))["TUNIS"]
+    first = signers["MAKKAH"]
+    await first.send("/request_session gc Relocation of the headquarters")
+    text = visible((await first.expect("Request 1")).text)
+    assert "Signed by 1 of the 10" in text and "cannot be convened yet" in text
+    await tunis.send("/request_session 1")
+    await tunis.expect("good standing")
+    for code in GC_VOTING[1:10]:
+        await signers[code].send("/request_session 1")
+        await signers[code].expect("Request 1")
+    await first.send("/request_session 1")
+    await first.expect("already signed")
+    for n, code in enumerate(GC_VOTING[:9]):
+        await signers[code].send("/approve_session 1")
+        reply = visible((await signers[code].expect("Request 1")).text)
+        assert f"Approved by {n + 1} of 15 members; 10 needed" in reply
+    await tunis.send("/approve_session 1")  # an active member in arrears may approve
+    assert "can be convened" in visible((await tunis.expect("Request 1")).text)
+    await tunis.send("/approve_session 99")
+    await tunis.expect("no request 99")

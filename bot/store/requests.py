@@ -1,0 +1,66 @@
+"""Requests for extraordinary sessions, their signatures and approvals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import clock
+from bot.store import Database, audit
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    id: int
+    body: str
+    questions: str
+    signatures: tuple[str, ...]
+    approvals: tuple[str, ...]
+
+
+async def create(db: Database, body: str, questions: str, member: str, actor_id: int) -> int:
+    """A new request, signed by the member that makes it."""
+    async with db.transaction() as tx:
+        request = await tx.insert(
+            "INSERT INTO session_requests (body, questions, created_by, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (body, questions, actor_id, clock.iso(clock.now())),
+        )
+        await tx.execute(
+            "INSERT INTO request_signatures (request, member) VALUES (?, ?)", (request, member)
+        )
+        await audit.append(tx, "session_requested", {"request": request, "body": body,
+                                                     "questions": questions},
+                           actor_id=actor_id, member=member)
+    return request
+
+
+async def add(db: Database, table: str, request: int, member: str, actor_id: int) -> bool:
+    """Sign or approve once per member; False if the member already had."""
+    assert table in ("request_signatures", "request_approvals")
+    async with db.transaction() as tx:
+        added = await tx.execute(
+            f"INSERT OR IGNORE INTO {table} (request, member) VALUES (?, ?)", (request, member)
+        )
+        if added:
+            action = "session_request_signed" if table == "request_signatures" else (
+                "session_request_approved")
+            await audit.append(tx, action, {"request": request}, actor_id=actor_id, member=member)
+    return bool(added)
+
+
+async def get(db: Database, request: int) -> SessionRequest | None:
+    row = await db.one("SELECT id, body, questions FROM session_requests WHERE id = ?", (request,))
+    if row is None:
+        return None
+    signed = await db.all(
+        "SELECT member FROM request_signatures WHERE request = ? ORDER BY member", (request,))
+    approved = await db.all(
+        "SELECT member FROM request_approvals WHERE request = ? ORDER BY member", (request,))
+    return SessionRequest(int(row[0]), str(row[1]), str(row[2]),
+                          tuple(str(r[0]) for r in signed), tuple(str(r[0]) for r in approved))
+
+
+async def all_requests(db: Database) -> list[SessionRequest]:
+    rows = await db.all("SELECT id FROM session_requests ORDER BY id")
+    found = [await get(db, int(r[0])) for r in rows]
+    return [r for r in found if r is not None]
