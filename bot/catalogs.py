@@ -106,7 +106,7 @@ def _message_problems(
     if message.fuzzy:
         return [f"{where}: fuzzy"]
     ids = [message.id] if isinstance(message.id, str) else list(message.id)
-    strings = [message.string] if isinstance(message.string, str) else list(message.string)
+    strings = [message.string] if isinstance(message.string, str) else list(message.string or ())
     if isinstance(message.id, tuple) and len(strings) != plurals:
         return [f"{where}: {len(strings)} plural forms, {plurals} expected"]
     out: list[str] = []

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.registry import parse_dues, parse_members
-from bot.store import Database, registry
+from bot import clock
+from bot.store import Database, meetings, registry
 
 MEMBERS_CSV = """code,name_en,name_fr,name_ar,country,region,kind,council,active
 MAKKAH,Makkah Al-Mukarramah,La Mecque,مكة المكرمة,Saudi Arabia,arab,city,permanent,true

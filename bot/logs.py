@@ -30,9 +30,9 @@ class RedactToken(logging.Filter):
 def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     if not any(isinstance(h, logging.StreamHandler) for h in root.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stream)
     root.setLevel(settings.log_level)
     secrets = [settings.bot_token, settings.webhook_secret]
     for handler in root.handlers:

@@ -131,11 +131,11 @@ async def quorum_state(
 
 def parse_agenda(text: str) -> list[AgendaItem]:
     """Agenda CSV (item,title_en,title_fr,title_ar); raises ImportProblem with the line."""
-    from bot.registry import ImportProblem, _rows
+    from bot.registry import ImportProblem, csv_rows
 
     items: list[AgendaItem] = []
     seen: set[str] = set()
-    for line, row in _rows(text, AGENDA_COLUMNS):
+    for line, row in csv_rows(text, AGENDA_COLUMNS):
         item = row["item"].strip()
         if not item or len(item) > 16 or not all(c.isalnum() or c in "-_." for c in item):
             raise ImportProblem(line, "item must be 1-16 letters, digits, '.', '-' or '_'")

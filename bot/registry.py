@@ -11,8 +11,9 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
-from bot.rules import DuesLine, MemberFacts
+from bot.rules import CouncilSeat, DuesLine, Fund, Kind, MemberFacts, Region
 
 MEMBER_COLUMNS = (
     "code",
@@ -61,10 +62,10 @@ class Member:
     def facts(self) -> MemberFacts:
         return MemberFacts(
             code=self.code,
-            kind=self.kind,
-            council=self.council,  # type: ignore[arg-type]
+            kind=cast(Kind, self.kind),
+            council=cast(CouncilSeat, self.council),
             active=self.active,
-            region=self.region,  # type: ignore[arg-type]
+            region=cast(Region, self.region),
         )
 
 
@@ -92,7 +93,7 @@ def parse_amount(raw: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def _rows(text: str, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[str, str]]]:
+def csv_rows(text: str, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = tuple((name or "").strip() for name in (reader.fieldnames or ()))
     missing = [c for c in columns if c not in header]
@@ -118,7 +119,7 @@ def _choice(line: int, column: str, value: str, allowed: tuple[str, ...]) -> str
 def parse_members(text: str) -> list[Member]:
     members: list[Member] = []
     seen: set[str] = set()
-    for line, row in _rows(text, MEMBER_COLUMNS):
+    for line, row in csv_rows(text, MEMBER_COLUMNS):
         code = normalize_code(row["code"])
         if not valid_code(code):
             raise ImportProblem(line, f"code must be 1-{CODE_MAX} letters, digits, - or _")
@@ -163,7 +164,7 @@ class DuesRow:
 
     @property
     def line(self) -> DuesLine:
-        return DuesLine(year=self.year, fund=self.fund, due=self.due, paid=self.paid)  # type: ignore[arg-type]
+        return DuesLine(year=self.year, fund=cast(Fund, self.fund), due=self.due, paid=self.paid)
 
 
 def parse_year(raw: str) -> int:
@@ -176,7 +177,7 @@ def parse_dues(text: str, member_kinds: dict[str, str]) -> list[DuesRow]:
     """Dues rows; ``member_kinds`` maps every known member code to its kind."""
     rows: list[DuesRow] = []
     seen: set[tuple[str, int, str]] = set()
-    for line, row in _rows(text, DUES_COLUMNS):
+    for line, row in csv_rows(text, DUES_COLUMNS):
         member = normalize_code(row["member"])
         if member not in member_kinds:
             raise ImportProblem(line, f"unknown member {member!r}")

@@ -95,7 +95,7 @@ def welcome(caller: Caller) -> str:
 
 
 def help_text(caller: Caller) -> str:
-    lines = [t("<b>What you can do</b>")]
+    lines: list[str] = [t("<b>What you can do</b>")]
     for command, description in menu.commands_for(caller):
         lines.append(f"/{command}: {t(description)}")
     return "\n".join(lines)

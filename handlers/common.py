@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -109,14 +109,13 @@ def _slowdown(svc: Services) -> SlowDown:
 
 
 Handler = Callable[[Update, Context, Caller], Awaitable[Any]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 
 
-def action(
-    need: Need = "anyone",
-) -> Callable[[Handler], Callable[[Update, Context], Awaitable[Any]]]:
+def action(need: Need = "anyone") -> Callable[[Handler], Callback]:
     """Resolve the caller, set the locale for this update, check the role, then run."""
 
-    def wrap(fn: Handler) -> Callable[[Update, Context], Awaitable[Any]]:
+    def wrap(fn: Handler) -> Callback:
         @functools.wraps(fn)
         async def inner(update: Update, context: Context) -> Any:
             svc = services(context)

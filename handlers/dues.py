@@ -53,7 +53,7 @@ def reason_text(reason: rules.Reason, currency: str) -> str:
 
 def render_report(report: dues_core.DuesReport, language: str, currency: str, years: int) -> str:
     member = report.member
-    lines = [t("<b>Dues of {member}</b>", member=member.name(language))]
+    lines: list[str] = [t("<b>Dues of {member}</b>", member=member.name(language))]
     if member.kind == "office":
         lines.append(t("The Secretary General pays no dues and holds a council vote."))
     else:

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
@@ -315,7 +315,7 @@ def schedule_reconvene(application: Application[Any, Any, Any, Any, Any, Any], m
 async def reconvene_job(context: Context) -> None:
     job = context.job
     assert job is not None
-    await reconvene(context.application, int(job.data))  # type: ignore[arg-type]
+    await reconvene(context.application, int(cast(int, job.data)))
 
 
 async def reconvene(application: Application[Any, Any, Any, Any, Any, Any], meeting_id: int) -> None:

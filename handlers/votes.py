@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from telegram import Update
 from telegram.error import BadRequest, TelegramError
@@ -166,7 +166,7 @@ async def refresh_turnout(context: Context, question_id: int) -> None:
 async def _turnout_job(context: Context) -> None:
     assert context.job is not None
     svc = services(context)
-    question = await store.get_question(svc.db, int(context.job.data))  # type: ignore[arg-type]
+    question = await store.get_question(svc.db, int(cast(int, context.job.data)))
     if question is None or question.turnout_chat is None or question.turnout_message is None:
         return
     caller = await identify_id(svc, question.turnout_chat)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot import clock, invitations
 from bot.invitations import Invitation, code_hash
@@ -108,7 +109,7 @@ async def create_invitation(
     return invitation_id
 
 
-def _invitation(row: tuple[object, ...]) -> Invitation:
+def _invitation(row: tuple[Any, ...]) -> Invitation:
     def when(value: object) -> datetime | None:
         return clock.parse(str(value)) if value else None
 
@@ -117,7 +118,7 @@ def _invitation(row: tuple[object, ...]) -> Invitation:
     return Invitation(
         id=int(row[0]),
         member=row[1] and str(row[1]),
-        role=str(row[2]),  # type: ignore[call-overload]
+        role=str(row[2]),
         expires_at=expires,
         used_at=when(row[4]),
         revoked_at=when(row[5]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from bot.registry import DuesRow, Member
 from bot.store import Database, audit
@@ -11,9 +12,9 @@ from bot.store import Database, audit
 _MEMBER_FIELDS = "code, name_en, name_fr, name_ar, country, region, kind, council, active"
 
 
-def _member(row: Sequence[object]) -> Member:
-    values = tuple(row)
-    return Member(*values[:8], active=bool(values[8]))  # type: ignore[arg-type]
+def _member(row: Sequence[Any]) -> Member:
+    code, name_en, name_fr, name_ar, country, region, kind, council, active = tuple(row)
+    return Member(code, name_en, name_fr, name_ar, country, region, kind, council, bool(active))
 
 
 async def import_members(db: Database, members: Sequence[Member], actor: str = "cli") -> int:
@@ -90,12 +91,12 @@ async def all_dues(db: Database) -> dict[str, list[DuesRow]]:
     return ledger
 
 
-def _dues(row: Sequence[object]) -> DuesRow:
+def _dues(row: Sequence[Any]) -> DuesRow:
     return DuesRow(
         str(row[0]),
         int(row[1]),
         str(row[2]),
-        Decimal(str(row[3])),  # type: ignore[call-overload]
+        Decimal(str(row[3])),
         Decimal(str(row[4])),
     )
 
