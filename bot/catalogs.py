@@ -77,6 +77,12 @@ def _placeholders(text: str) -> set[str]:
     return set(PLACEHOLDER.findall(text))
 
 
+def _words(text: str) -> bool:
+    """Whether a message has Latin words outside its placeholders and tags."""
+    bare = TAG.sub("", PLACEHOLDER.sub("", text))
+    return re.search(r"[A-Za-z]{3,}", bare) is not None
+
+
 def _tags(text: str) -> list[str]:
     return sorted(TAG.findall(text))
 
@@ -110,6 +116,8 @@ def _message_problems(
     if isinstance(message.id, tuple) and len(strings) != plurals:
         return [f"{where}: {len(strings)} plural forms, {plurals} expected"]
     out: list[str] = []
+    if language == "ar" and any(string in ids for string in strings) and _words(ids[0]):
+        out.append(f"{where}: not translated (same as the English)")
     wanted = set().union(*(_placeholders(i) for i in ids))
     for string in strings:
         if not string.strip():
