@@ -235,6 +235,11 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
         )
         meeting = await meetings.get_meeting(db, meeting_id)
         assert meeting is not None
+        from bot.app import Services
+        from handlers.meetings import announce_convened
+
+        # Queued in the outbox; the running bot delivers it.
+        await announce_convened(Services(settings=settings, db=db), meeting)
         data = meeting.as_json() | {"agenda": [a.item for a in agenda]}
         emit(data) if args.json else print(f"meeting {meeting_id} created")
         return 0

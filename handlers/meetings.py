@@ -299,6 +299,25 @@ async def notify_body(
                               actor="bot")
 
 
+async def announce_convened(svc: Services, meeting: Meeting) -> int:
+    """Tell every delegate of the body that the meeting is convened: when, and its agenda."""
+    agenda = await store.agenda(svc.db, meeting.id)
+
+    def render() -> str:
+        language = i18n.current()
+        lines = [t("📣 <b>{meeting}</b> is convened.", meeting=meeting_label(meeting)),
+                 t("Opens: {time}", time=i18n.when(meeting.starts_at, meeting.timezone))]
+        if meeting.kind == "extraordinary":
+            lines.append(t("Extraordinary session: it discusses only the questions on its agenda."))
+        if agenda:
+            lines.append(t("Agenda:"))
+            lines.extend(f"{i18n.escape(a.item)}. {i18n.escape(a.title(language))}" for a in agenda)
+        lines.append(t("Check in with /checkin once it opens."))
+        return "\n".join(lines)
+
+    return await notify_body(svc, meeting, "convened", render)
+
+
 # --- R4: reconvening, also after a restart -----------------------------------------------
 
 

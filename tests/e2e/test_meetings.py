@@ -354,3 +354,25 @@ async def test_extraordinary_session_request_counted_against_all_members(bot, se
     assert "can be convened" in visible((await tunis.expect("Request 1")).text)
     await tunis.send("/approve_session 99")
     await tunis.expect("no request 99")
+
+
+async def test_meeting_created_from_the_cli_is_announced_to_its_body(bot, server, tmp_path):
+    import sys
+
+    users = await delegates(bot, server, ["CAIRO", "SG"], start=2900)
+    arabic = server.user(2950, "Amal", language_code="ar")
+    await bot.join(arabic, "AMMAN")
+    (tmp_path / "agenda.csv").write_text(
+        "item,title_en,title_fr,title_ar\n1,Budget,Budget,الميزانية\n", encoding="utf-8")
+    env = {"DATABASE_PATH": bot.settings.database_path, "PATH": "/usr/bin:/bin"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "meeting", "create", "--body", "gc", "--kind", "ordinary",
+        "--title", "Tenth session", "--starts", "2026-12-01T09:00", "--chair-member", "RABAT",
+        "--agenda", str(tmp_path / "agenda.csv"), env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    notice = visible((await users["CAIRO"].expect("is convened", timeout=10)).text)
+    assert "Tenth session" in notice and "1. Budget" in notice and "1448" in notice
+    assert "الميزانية" in (await arabic.expect(timeout=10)).text
+    await users["SG"].expect_nothing(0.5)  # the Secretary General sits on the council only
