@@ -218,8 +218,10 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
         except ImportProblem as exc:
             raise CliError(f"{args.agenda}: {exc}") from None
     if args.kind == "extraordinary" and not agenda:
-        raise CliError("an extraordinary session needs an agenda (--agenda FILE.csv): it"
-                       " discusses only the questions it was convened for")
+        raise CliError(
+            "an extraordinary session needs an agenda (--agenda FILE.csv): it"
+            " discusses only the questions it was convened for"
+        )
     if not args.title.strip():
         raise CliError("--title is empty")
     chair = normalize_code(args.chair_member)
@@ -319,25 +321,32 @@ async def election_create(settings: Settings, args: argparse.Namespace) -> int:
         members = {m.code: m for m in await registry.members(db)}
         year = current_year(settings)
         if args.type == "council":
-            ledger = {code: [r.line for r in rows]
-                      for code, rows in (await registry.all_dues(db)).items()}
+            ledger = {
+                code: [r.line for r in rows] for code, rows in (await registry.all_dues(db)).items()
+            }
             try:
                 elections.check_council_candidates(entries, members, ledger, year)
             except elections.CandidateProblem as exc:
                 raise CliError(f"candidate {exc}") from None
         elif not people_:
-            council = await meetings.body_facts(db, "council", year,
-                                                settings.good_standing_years)
+            council = await meetings.body_facts(db, "council", year, settings.good_standing_years)
             outside = [e.code for e in entries if e.code not in council.seated]
             if outside:
-                raise CliError(f"not council members: {', '.join(outside)} (a council-chair"
-                               " candidate must sit on the council)")
+                raise CliError(
+                    f"not council members: {', '.join(outside)} (a council-chair"
+                    " candidate must sit on the council)"
+                )
         election_id = await store_elections.create_election(
             db, args.meeting, args.type, args.title.strip(), seats, entries
         )
-        data = {"id": election_id, "meeting": args.meeting, "type": args.type,
-                "title": args.title.strip(), "seats": seats,
-                "candidates": [{"code": e.code, "name": e.name} for e in entries]}
+        data = {
+            "id": election_id,
+            "meeting": args.meeting,
+            "type": args.type,
+            "title": args.title.strip(),
+            "seats": seats,
+            "candidates": [{"code": e.code, "name": e.name} for e in entries],
+        }
         emit(data) if args.json else print(f"election {election_id} created")
         return 0
 
@@ -382,9 +391,17 @@ async def audit_rows(db: Database, meeting: int | None) -> list[dict[str, Any]]:
         details = json.loads(entry.details)
         if meeting is not None and details.get("meeting") not in (None, meeting):
             continue
-        rows.append({"id": entry.id, "at": entry.at, "actor": entry.actor,
-                     "member": entry.member, "action": entry.action, "details": details,
-                     "hash": entry.hash})
+        rows.append(
+            {
+                "id": entry.id,
+                "at": entry.at,
+                "actor": entry.actor,
+                "member": entry.member,
+                "action": entry.action,
+                "details": details,
+                "hash": entry.hash,
+            }
+        )
     return rows
 
 
@@ -396,9 +413,17 @@ def audit_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.writer(out)
     writer.writerow(["id", "at", "actor", "member", "action", "details", "hash"])
     for row in rows:
-        writer.writerow([row["id"], row["at"], row["actor"] or "", row["member"] or "",
-                         row["action"], json.dumps(row["details"], ensure_ascii=False),
-                         row["hash"]])
+        writer.writerow(
+            [
+                row["id"],
+                row["at"],
+                row["actor"] or "",
+                row["member"] or "",
+                row["action"],
+                json.dumps(row["details"], ensure_ascii=False),
+                row["hash"],
+            ]
+        )
     return out.getvalue()
 
 
@@ -545,7 +570,8 @@ def build_parser() -> Parser:
     rev.set_defaults(handler=revoke)
 
     meeting = sub.add_parser("meeting", help="meetings").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+        dest="action", required=True, parser_class=Parser
+    )
     create = meeting.add_parser("create", help="create a meeting")
     create.add_argument("--body", choices=("gc", "council"), required=True)
     create.add_argument("--kind", choices=("ordinary", "extraordinary"), required=True)
@@ -565,14 +591,16 @@ def build_parser() -> Parser:
     close.set_defaults(handler=meeting_close)
 
     elect = sub.add_parser("election", help="elections").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+        dest="action", required=True, parser_class=Parser
+    )
     create = elect.add_parser("create", help="create an election in a meeting")
     create.add_argument("--meeting", type=int, required=True)
     create.add_argument("--type", choices=("council", "single"), required=True)
     create.add_argument("--title", required=True)
     create.add_argument("--seats", type=int)
-    create.add_argument("--candidates", required=True,
-                        help="member codes A,B,...; for people CODE=Full name,...")
+    create.add_argument(
+        "--candidates", required=True, help="member codes A,B,...; for people CODE=Full name,..."
+    )
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=election_create)
 

@@ -54,8 +54,10 @@ def parse_candidates(text: str, people: bool) -> list[CandidateEntry]:
 
 
 def check_council_candidates(
-    entries: Sequence[CandidateEntry], members: dict[str, Member],
-    ledger: dict[str, list[rules.DuesLine]], current_year: int,
+    entries: Sequence[CandidateEntry],
+    members: dict[str, Member],
+    ledger: dict[str, list[rules.DuesLine]],
+    current_year: int,
 ) -> None:
     """R10: each candidate active, not permanent, both funds paid for the last three years."""
     for entry in entries:
@@ -100,7 +102,10 @@ def max_choices(question: Question) -> int:
 
 
 async def count(
-    db: Database, question: Question, election: Election, members: dict[str, Member],
+    db: Database,
+    question: Question,
+    election: Election,
+    members: dict[str, Member],
     names: dict[str, str | None],
 ) -> dict[str, Any]:
     """Count a round by R10 or R11 from the secret ballots."""
@@ -137,18 +142,30 @@ async def count(
     if question.kind == "council_election":
         seats = question.seats or election.seats
         result = rules.council_seats(
-            [rules.Candidate(c, members[c].kind, members[c].region)  # type: ignore[arg-type]
-             for c in candidates], tally, seats)
+            [
+                rules.Candidate(c, members[c].kind, members[c].region)  # type: ignore[arg-type]
+                for c in candidates
+            ],
+            tally,
+            seats,
+        )
         data.update(
-            seats=seats, elected=list(result.elected), runoff=list(result.runoff),
-            seats_left=result.seats_left, decided_by=result.decided_by,
-            by_region=result.by_region, vacant=result.vacant,
+            seats=seats,
+            elected=list(result.elected),
+            runoff=list(result.runoff),
+            seats_left=result.seats_left,
+            decided_by=result.decided_by,
+            by_region=result.by_region,
+            vacant=result.vacant,
             outcome="runoff" if result.runoff else "elected",
         )
         return data
     single = rules.single_winner(len(roll), tally, blank, question.round, candidates)
-    data.update(threshold=single.threshold, elected=[single.elected] if single.elected else [],
-                runoff=list(single.runoff))
+    data.update(
+        threshold=single.threshold,
+        elected=[single.elected] if single.elected else [],
+        runoff=list(single.runoff),
+    )
     data["outcome"] = {"elected": "elected", "runoff": "runoff", "tie": "pending"}[single.outcome]
     return data
 
@@ -157,14 +174,24 @@ def settle_single(data: dict[str, Any], choice: str | None) -> dict[str, Any]:
     """The chair's casting vote on a tied final round: a tied candidate, or None to decline
     (a run-off among the tied)."""
     result = rules.SingleWinnerResult(
-        tally=data["tally"], blank=data["blank"], roll=data["roll"],
-        threshold=data.get("threshold", data["roll"] // 2 + 1), outcome="tie", elected=None,
-        runoff=tuple(data["runoff"]), round_no=data["round"],
+        tally=data["tally"],
+        blank=data["blank"],
+        roll=data["roll"],
+        threshold=data.get("threshold", data["roll"] // 2 + 1),
+        outcome="tie",
+        elected=None,
+        runoff=tuple(data["runoff"]),
+        round_no=data["round"],
     )
     settled = rules.settle_with_casting_vote(result, choice)
-    return {**data, "outcome": settled.outcome, "elected": [settled.elected] if settled.elected else [],
-            "runoff": list(settled.runoff), "tie_broken_by_chair": settled.tie_broken_by_chair,
-            "casting_vote": choice}
+    return {
+        **data,
+        "outcome": settled.outcome,
+        "elected": [settled.elected] if settled.elected else [],
+        "runoff": list(settled.runoff),
+        "tie_broken_by_chair": settled.tie_broken_by_chair,
+        "casting_vote": choice,
+    }
 
 
 # --- the chart ---------------------------------------------------------------------------
@@ -180,8 +207,13 @@ def _shape(label: str) -> str:
     return label
 
 
-def chart(labels: Sequence[str], votes: Sequence[int], elected: Sequence[bool], title: str,
-          votes_word: str) -> bytes:
+def chart(
+    labels: Sequence[str],
+    votes: Sequence[int],
+    elected: Sequence[bool],
+    title: str,
+    votes_word: str,
+) -> bytes:
     """A horizontal bar chart, votes per candidate, elected bars marked; PNG bytes."""
     import matplotlib
 
@@ -194,8 +226,10 @@ def chart(labels: Sequence[str], votes: Sequence[int], elected: Sequence[bool], 
     positions = list(range(len(labels)))[::-1]
     colors = ["#1b7f3b" if e else "#9aa5b1" for e in elected]
     axes.barh(positions, votes, color=colors)
-    axes.set_yticks(positions, [_shape(label + (" ✓" if e else ""))
-                                for label, e in zip(labels, elected, strict=True)])
+    axes.set_yticks(
+        positions,
+        [_shape(label + (" ✓" if e else "")) for label, e in zip(labels, elected, strict=True)],
+    )
     for position, value in zip(positions, votes, strict=True):
         axes.text(value, position, f" {value}", va="center")
     axes.set_xlabel(_shape(votes_word))

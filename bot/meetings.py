@@ -48,9 +48,11 @@ async def body_facts(
     members = {m.code: m for m in await registry.members(db)}
     ledger = await registry.all_dues(db)
     standing = {
-        code for code, m in members.items()
-        if rules.good_standing(m.facts, [r.line for r in ledger.get(code, [])], current_year,
-                               years).ok
+        code
+        for code, m in members.items()
+        if rules.good_standing(
+            m.facts, [r.line for r in ledger.get(code, [])], current_year, years
+        ).ok
     }
     host = await gc_host(db, now) if body == "council" else None
     facts = [m.facts for m in members.values()]
@@ -73,7 +75,8 @@ async def current_meetings(
     if member is None:
         return found
     bodies = {
-        body for body in ("gc", "council")
+        body
+        for body in ("gc", "council")
         if member in (await body_facts(db, body, current_year, years, now)).seated
     }
     return [m for m in found if m.body in bodies]
@@ -96,7 +99,9 @@ class QuorumState:
         """Quorate (R3), or after reconvening any counted member attends (R4)."""
         if self.reconvened:
             return rules.reconvened_valid(
-                self.meeting.body, len(self.attending_voting), len(self.attending)  # type: ignore[arg-type]
+                self.meeting.body,
+                len(self.attending_voting),
+                len(self.attending),  # type: ignore[arg-type]
             )
         return self.quorum.quorate
 
@@ -114,7 +119,8 @@ class QuorumState:
             "valid": self.valid,
             "in_session": self.meeting.in_session_at is not None,
             "postponed_until": clock.iso(self.meeting.postponed_until)
-            if self.meeting.postponed_until else None,
+            if self.meeting.postponed_until
+            else None,
         }
 
 
@@ -160,9 +166,7 @@ def new_receipt() -> str:
 # --- counting ----------------------------------------------------------------------------
 
 
-async def count_resolution(
-    db: Database, question: Question, chair_member: str
-) -> dict[str, Any]:
+async def count_resolution(db: Database, question: Question, chair_member: str) -> dict[str, Any]:
     """R7 on the stored votes. For a secret tie the result is 'pending' until the chair's
     casting vote (asked for after the count)."""
     roll = await store.roll_of(db, question.id)
@@ -178,12 +182,16 @@ async def count_resolution(
         chair_vote = _choice_word(cast.get(chair_member))
         votes = [{"member": m, "choice": _choice_word(c) or c} for m, c in sorted(cast.items())]
         receipts = []
-    tally = {word: sum(1 for c in choices if _choice_word(c) == word)
-             for word in ("yes", "no", "abstain")}
-    result = rules.resolution_result(len(roll), tally["yes"], tally["no"], tally["abstain"],
-                                     chair_vote)  # type: ignore[arg-type]
-    pending = question.secret and rules.needs_chair_casting_vote(len(roll), tally["yes"],
-                                                                 tally["no"])
+    tally = {
+        word: sum(1 for c in choices if _choice_word(c) == word)
+        for word in ("yes", "no", "abstain")
+    }
+    result = rules.resolution_result(
+        len(roll), tally["yes"], tally["no"], tally["abstain"], chair_vote
+    )  # type: ignore[arg-type]
+    pending = question.secret and rules.needs_chair_casting_vote(
+        len(roll), tally["yes"], tally["no"]
+    )
     voted = await store.voted(db, question.id)
     return {
         "id": question.id,
@@ -213,8 +221,12 @@ def settle_resolution(data: dict[str, Any], chair_choice: str) -> dict[str, Any]
     tally = data["tally"]
     base = rules.resolution_result(data["roll"], tally["yes"], tally["no"], tally["abstain"])
     settled = rules.casting_vote_resolution(base, chair_choice)  # type: ignore[arg-type]
-    return {**data, "outcome": settled.outcome, "tie_broken_by_chair": True,
-            "casting_vote": chair_choice}
+    return {
+        **data,
+        "outcome": settled.outcome,
+        "tie_broken_by_chair": True,
+        "casting_vote": chair_choice,
+    }
 
 
 CHOICES = {"y": "yes", "n": "no", "a": "abstain"}
@@ -233,8 +245,11 @@ async def attendance_export(
     state = await quorum_state(db, meeting, current_year, years)
     data = state.as_json()
     data["members"] = [
-        {"member": code, "attending": code in state.attending,
-         "voting_right": code in state.facts.voting}
+        {
+            "member": code,
+            "attending": code in state.attending,
+            "voting_right": code in state.facts.voting,
+        }
         for code in state.facts.seated
     ]
     return data
@@ -243,12 +258,31 @@ async def attendance_export(
 def attendance_csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["meeting", "member", "attending", "voting_right", "base", "needed",
-                     "quorate", "postponed_until"])
+    writer.writerow(
+        [
+            "meeting",
+            "member",
+            "attending",
+            "voting_right",
+            "base",
+            "needed",
+            "quorate",
+            "postponed_until",
+        ]
+    )
     for row in data["members"]:
-        writer.writerow([data["meeting"]["id"], row["member"], str(row["attending"]).lower(),
-                         str(row["voting_right"]).lower(), data["base"], data["needed"],
-                         str(data["quorate"]).lower(), data["postponed_until"] or ""])
+        writer.writerow(
+            [
+                data["meeting"]["id"],
+                row["member"],
+                str(row["attending"]).lower(),
+                str(row["voting_right"]).lower(),
+                data["base"],
+                data["needed"],
+                str(data["quorate"]).lower(),
+                data["postponed_until"] or "",
+            ]
+        )
     return out.getvalue()
 
 
@@ -266,12 +300,36 @@ async def results_export(db: Database, meeting: Meeting) -> dict[str, Any]:
 def results_csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["question", "kind", "item", "round", "secret", "roll", "choice", "count",
-                     "outcome", "elected", "tie_broken_by_chair"])
+    writer.writerow(
+        [
+            "question",
+            "kind",
+            "item",
+            "round",
+            "secret",
+            "roll",
+            "choice",
+            "count",
+            "outcome",
+            "elected",
+            "tie_broken_by_chair",
+        ]
+    )
     for q in data["questions"]:
         for choice, number in q["tally"].items():
-            writer.writerow([q["id"], q["kind"], q.get("item") or "", q.get("round", 1),
-                             str(q["secret"]).lower(), q["roll"], choice, number, q["outcome"],
-                             str(choice in q.get("elected", [])).lower(),
-                             str(q["tie_broken_by_chair"]).lower()])
+            writer.writerow(
+                [
+                    q["id"],
+                    q["kind"],
+                    q.get("item") or "",
+                    q.get("round", 1),
+                    str(q["secret"]).lower(),
+                    q["roll"],
+                    choice,
+                    number,
+                    q["outcome"],
+                    str(choice in q.get("elected", [])).lower(),
+                    str(q["tie_broken_by_chair"]).lower(),
+                ]
+            )
     return out.getvalue()

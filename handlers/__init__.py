@@ -23,9 +23,7 @@ from handlers import (
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters: the catch-all fallback goes last.
-    for module in (
-        account, dues, invitations, meetings, votes, elections, notices, requests
-    ):
+    for module in (account, dues, invitations, meetings, votes, elections, notices, requests):
         module.register(application)
     fallback.register(application)
     errors.register(application)

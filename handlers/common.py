@@ -82,11 +82,16 @@ async def identify_id(svc: Services, telegram_id: int) -> Caller:
 
 
 class SlowDown:
-    """At most ``limit`` commands a minute per user; others are not slowed."""
+    """At most ``limit`` commands a minute per user; others are not slowed.
+
+    A user over the limit is told once, then ignored until the minute has passed, so that
+    a flood of commands does not become a flood of replies.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.recent: dict[int, deque[float]] = {}
+        self.told: set[int] = set()
 
     def allow(self, telegram_id: int, now: float | None = None) -> bool:
         if self.limit <= 0:
@@ -98,6 +103,14 @@ class SlowDown:
         if len(window) >= self.limit:
             return False
         window.append(now)
+        self.told.discard(telegram_id)
+        return True
+
+    def first_refusal(self, telegram_id: int) -> bool:
+        """True once per slowed stretch: the refusal the user is told about."""
+        if telegram_id in self.told:
+            return False
+        self.told.add(telegram_id)
         return True
 
 
@@ -119,17 +132,28 @@ def action(need: Need = "anyone") -> Callable[[Handler], Callback]:
         @functools.wraps(fn)
         async def inner(update: Update, context: Context) -> Any:
             svc = services(context)
+            # The limit is checked before the database is touched: a flood costs nothing.
+            user = update.effective_user
+            limiter = _slowdown(svc)
+            if update.callback_query is None and user is not None and not limiter.allow(user.id):
+                if not limiter.first_refusal(user.id):
+                    return None
+                caller = await identify(update, svc)
+                if caller is not None:
+                    i18n.set_locale(caller.language)
+                    await reply(
+                        update,
+                        t(
+                            "You are sending commands too quickly. Please wait a minute and"
+                            " try again."
+                        ),
+                    )
+                return None
             caller = await identify(update, svc)
             if caller is None:
                 return None
             i18n.set_locale(caller.language)
             await _menu_once(context, svc, caller)
-            if update.callback_query is None and not _slowdown(svc).allow(caller.telegram_id):
-                await reply(
-                    update,
-                    t("You are sending commands too quickly. Please wait a minute and try again."),
-                )
-                return None
             refusal = _refusal(need, caller)
             if refusal is not None:
                 if update.callback_query is not None:

@@ -9,8 +9,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import dues as dues_core
 from bot import clock, i18n, rules
+from bot import dues as dues_core
 from bot import registry as registry_core
 from bot.app import Services, services
 from bot.i18n import Html, t

@@ -10,7 +10,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, i18n, outbox, rules
+from bot import callbacks, i18n
 from bot import elections as core
 from bot import meetings as meeting_core
 from bot.app import Services, services
@@ -18,8 +18,8 @@ from bot.i18n import Html, t, tn
 from bot.store import elections as store_elections
 from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
-from handlers.common import Caller, Context, action, identify_id, keyboard, reply
-from handlers.meetings import body_delegates, is_chair_of, meeting_command, meeting_label, year
+from handlers.common import Caller, Context, action, reply
+from handlers.meetings import meeting_command, meeting_label
 
 log = logging.getLogger(__name__)
 
@@ -33,34 +33,44 @@ async def candidate_names(svc: Services, election: int, language: str) -> dict[s
     return names
 
 
-async def ballot_view(svc: Services, question: Question, meeting: Meeting, member: str,
-                      language: str, mask: int) -> tuple[str, list[list[tuple[str, str]]]]:
+async def ballot_view(
+    svc: Services, question: Question, meeting: Meeting, member: str, language: str, mask: int
+) -> tuple[str, list[list[tuple[str, str]]]]:
     election = await store_elections.get_election(svc.db, question.election or 0)
     assert election is not None
     names = await candidate_names(svc, election.id, language)
     limit = core.max_choices(question)
-    lines = [f"🗳 <b>{meeting_label(meeting)}</b>",
-             t("<b>{title}</b>, round {round}", title=election.title, round=question.round),
-             t("Secret ballot: your member's choice is never stored with its name."),
-             tn("Choose one candidate, or none for a blank ballot.",
-                "Choose up to {n} candidates, or none for a blank ballot.", limit),
-             t("You vote for {member}. One vote per member; a confirmed vote is final.", member=member)]
+    lines = [
+        f"🗳 <b>{meeting_label(meeting)}</b>",
+        t("<b>{title}</b>, round {round}", title=election.title, round=question.round),
+        t("Secret ballot: your member's choice is never stored with its name."),
+        tn(
+            "Choose one candidate, or none for a blank ballot.",
+            "Choose up to {n} candidates, or none for a blank ballot.",
+            limit,
+        ),
+        t("You vote for {member}. One vote per member; a confirmed vote is final.", member=member),
+    ]
     rows = []
     for n, code in enumerate(question.candidates):
         mark = "☑️" if mask >> n & 1 else "⬜"
-        rows.append([(f"{mark} {names.get(code, code)}"[:60],
-                      callbacks.make("et", question.id, format(mask ^ (1 << n), "x")))])
+        rows.append(
+            [
+                (
+                    f"{mark} {names.get(code, code)}"[:60],
+                    callbacks.make("et", question.id, format(mask ^ (1 << n), "x")),
+                )
+            ]
+        )
     rows.append([(str(t("Submit")), callbacks.make("es", question.id, format(mask, "x")))])
     return "\n".join(lines), rows
 
 
 @meeting_command("election", "chair")
-async def election(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                   args: list[str]) -> None:
+async def election(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     svc = services(context)
-    if not is_chair_of(caller, meeting):
-        await reply(update, t("Only the chair of this meeting can do this."))
-        return
     if len(args) != 1 or not args[0].isdigit():
         await reply(update, t("Usage: /election ID"))
         return
@@ -69,11 +79,16 @@ async def election(update: Update, context: Context, caller: Caller, meeting: Me
         await reply(update, t("There is no election {id} in this meeting.", id=args[0]))
         return
     if meeting.in_session_at is None:
-        await reply(update, t("The meeting is not in session: the chair calls the quorum first (/call_quorum)."))
+        await reply(
+            update,
+            t("The meeting is not in session: the chair calls the quorum first (/call_quorum)."),
+        )
         return
     rounds = [q for q in await store.questions_of(svc.db, meeting.id) if q.election == found.id]
     if rounds and rounds[-1].closed_at is None:
-        await reply(update, t("A vote is already open in this meeting. Close it with /close first."))
+        await reply(
+            update, t("A vote is already open in this meeting. Close it with /close first.")
+        )
         return
     if rounds and rounds[-1].outcome != "runoff":
         await reply(update, t("This election is decided. /results shows the result."))
@@ -85,38 +100,20 @@ async def election(update: Update, context: Context, caller: Caller, meeting: Me
     else:
         candidates = [c.code for c in await store_elections.candidates(svc.db, found.id)]
         seats, round_no = found.seats, 1
-    state = await meeting_core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
-    roll = sorted(rules.voting_roll(state.attending, state.facts.seated, state.facts.voting))
-    if not roll:
-        await reply(update, t("No attending member holds a voting right: there is nobody to vote."))
-        return
-    kind = "council_election" if found.type == "council" else "single_election"
-    try:
-        question_id = await store.open_question(
-            svc.db, meeting.id, kind, roll, secret=True, election=found.id, round_no=round_no,
-            candidates=candidates, seats=seats if found.type == "council" else 1,
-            actor_id=caller.telegram_id,
-        )
-    except store.AlreadyOpen:
-        await reply(update, t("A vote is already open in this meeting. Close it with /close first."))
-        return
-    question = await store.get_question(svc.db, question_id)
-    assert question is not None
-    messages = []
-    for account in await body_delegates(svc.db, tuple(roll)):
-        who = await identify_id(svc, account.telegram_id)
-        assert account.member is not None
-        with i18n.use_locale(who.language):
-            member = state.facts.members[account.member].name(who.language)
-            text, rows = await ballot_view(svc, question, meeting, member, who.language, 0)
-        messages.append(outbox.Outgoing(account.telegram_id, who.language, text, buttons=rows,
-                                        member=account.member))
-    await outbox.queue(svc.db, "ballot", messages, ref=f"q:{question.id}", actor="bot")
-    from handlers.votes import reply_turnout
+    from handlers.votes import open_round
 
-    sent = await reply_turnout(update, svc, question, caller.language)
-    if sent is not None:
-        await store.set_turnout_message(svc.db, question.id, sent[0], sent[1])
+    await open_round(
+        update,
+        svc,
+        caller,
+        meeting,
+        "council_election" if found.type == "council" else "single_election",
+        secret=True,
+        election=found.id,
+        round_no=round_no,
+        candidates=candidates,
+        seats=seats if found.type == "council" else 1,
+    )
 
 
 @action("registered")
@@ -144,8 +141,14 @@ async def ballot_press(update: Update, context: Context, caller: Caller) -> None
     chosen = core.selection(mask, question.candidates)
     limit = core.max_choices(question)
     if len(chosen) > limit:
-        await query.answer(tn("You can choose only one candidate.",
-                              "You can choose at most {n} candidates.", limit), show_alert=True)
+        await query.answer(
+            tn(
+                "You can choose only one candidate.",
+                "You can choose at most {n} candidates.",
+                limit,
+            ),
+            show_alert=True,
+        )
         return
     member = caller.member.name(caller.language)
     if parsed.kind == "et":
@@ -157,18 +160,31 @@ async def ballot_press(update: Update, context: Context, caller: Caller) -> None
     if parsed.kind == "es":
         await query.answer()
         listed = "\n".join(f"• {i18n.escape(names[c])}" for c in chosen) or str(t("Blank ballot"))
-        text = "\n".join([
-            t("<b>Review your ballot</b> for {member}:", member=member), listed,
-            t("Confirm? Once confirmed, the vote is final."),
-        ])
-        rows = [[(str(t("Confirm")), callbacks.make("ec", question.id, format(mask, "x"))),
-                 (str(t("Cancel")), callbacks.make("et", question.id, format(mask, "x")))]]
+        text = "\n".join(
+            [
+                t("<b>Review your ballot</b> for {member}:", member=member),
+                listed,
+                t("Confirm? Once confirmed, the vote is final."),
+            ]
+        )
+        rows = [
+            [
+                (str(t("Confirm")), callbacks.make("ec", question.id, format(mask, "x"))),
+                (str(t("Cancel")), callbacks.make("et", question.id, format(mask, "x"))),
+            ]
+        ]
         await edit_query(query, text, rows)
         return
     receipt = meeting_core.new_receipt()
     try:
-        await store.cast(svc.db, question.id, caller.member.code, json.dumps(sorted(chosen)),
-                         cast_by=caller.telegram_id, receipt=receipt)
+        await store.cast(
+            svc.db,
+            question.id,
+            caller.member.code,
+            json.dumps(sorted(chosen)),
+            cast_by=caller.telegram_id,
+            receipt=receipt,
+        )
     except store.VoteRefused as refused:
         await query.answer(refusal(refused.reason), show_alert=True)
         return
@@ -183,32 +199,59 @@ async def render(svc: Services, question: Question, language: str) -> str:
     assert meeting is not None
     names = await candidate_names(svc, question.election or 0, language)
     elected = set(data.get("elected", []))
-    lines = [f"📊 <b>{meeting_label(meeting)}</b>",
-             t("<b>{title}</b>, round {round}", title=data.get("title", ""), round=data.get("round", 1)),
-             t("Roll {roll}; {turnout} voted, {blank} blank.", roll=i18n.number(data.get("roll", 0)),
-               turnout=i18n.number(data.get("turnout", 0)), blank=i18n.number(data.get("blank", 0)))]
-    ranked = sorted(data.get("tally", {}).items(), key=lambda kv: (-kv[1], data["candidates"].index(kv[0])))
+    lines = [
+        f"📊 <b>{meeting_label(meeting)}</b>",
+        t("<b>{title}</b>, round {round}", title=data.get("title", ""), round=data.get("round", 1)),
+        t(
+            "Roll {roll}; {turnout} voted, {blank} blank.",
+            roll=i18n.number(data.get("roll", 0)),
+            turnout=i18n.number(data.get("turnout", 0)),
+            blank=i18n.number(data.get("blank", 0)),
+        ),
+    ]
+    ranked = sorted(
+        data.get("tally", {}).items(), key=lambda kv: (-kv[1], data["candidates"].index(kv[0]))
+    )
     for code, votes in ranked:
         mark = "✅ " if code in elected else ""
-        lines.append(Html(mark) + tn("{name}: {n} vote", "{name}: {n} votes", votes, name=names.get(code, code)))
+        lines.append(
+            Html(mark)
+            + tn("{name}: {n} vote", "{name}: {n} votes", votes, name=names.get(code, code))
+        )
     outcome = data.get("outcome")
     if outcome == "pending":
         lines.append(t("⚖️ Tied: waiting for the chair's casting vote."))
     if elected:
-        lines.append(t("Elected: {names}", names=", ".join(names.get(c, c) for c in data["elected"])))
+        lines.append(
+            t("Elected: {names}", names=", ".join(names.get(c, c) for c in data["elected"]))
+        )
     if data.get("decided_by") in ("capital_first", "regional_spread"):
-        lines.append(t("Equal votes for the last seat: a capital comes before a city.")
-                     if data["decided_by"] == "capital_first" else
-                     t("Equal votes for the last seat: decided by regional spread among those already elected."))
+        lines.append(
+            t("Equal votes for the last seat: a capital comes before a city.")
+            if data["decided_by"] == "capital_first"
+            else t(
+                "Equal votes for the last seat: decided by regional spread among those already elected."
+            )
+        )
     if data.get("tie_broken_by_chair"):
         lines.append(t("The final round was tied; the chair's casting vote decided it."))
     if outcome == "runoff":
-        lines.append(t("No decision yet: a run-off among {names}. The chair opens it with /election {id}.",
-                       names=", ".join(names.get(c, c) for c in data.get("runoff", [])), id=data.get("election")))
+        lines.append(
+            t(
+                "No decision yet: a run-off among {names}. The chair opens it with /election {id}.",
+                names=", ".join(names.get(c, c) for c in data.get("runoff", [])),
+                id=data.get("election"),
+            )
+        )
     if data.get("by_region"):
-        lines.append(t("Seats by region: African {african}, Arab {arab}, Asian {asian}.",
-                       african=data["by_region"].get("african", 0), arab=data["by_region"].get("arab", 0),
-                       asian=data["by_region"].get("asian", 0)))
+        lines.append(
+            t(
+                "Seats by region: African {african}, Arab {arab}, Asian {asian}.",
+                african=data["by_region"].get("african", 0),
+                arab=data["by_region"].get("arab", 0),
+                asian=data["by_region"].get("asian", 0),
+            )
+        )
     lines.append(t("Secret ballot. Counted receipts:"))
     lines.append(i18n.escape(" ".join(data.get("receipts", []))) or "—")
     return "\n".join(lines)
@@ -221,8 +264,13 @@ async def chart_png(svc: Services, question: Question, language: str) -> bytes:
     with i18n.use_locale(language):
         title = f"{data.get('title', '')} ({t('round {round}', round=data.get('round', 1))})"
         words = str(t("Votes"))
-    return core.chart([names.get(c, c) for c in codes], [data["tally"].get(c, 0) for c in codes],
-                      [c in data.get("elected", []) for c in codes], i18n.visible(title), words)
+    return core.chart(
+        [names.get(c, c) for c in codes],
+        [data["tally"].get(c, 0) for c in codes],
+        [c in data.get("elected", []) for c in codes],
+        i18n.visible(title),
+        words,
+    )
 
 
 async def count(svc: Services, question: Question) -> dict[str, Any]:
@@ -233,25 +281,28 @@ async def count(svc: Services, question: Question) -> dict[str, Any]:
     return await core.count(svc.db, question, found, members, names)
 
 
-async def ask_casting_vote(svc: Services, question: Question, meeting: Meeting) -> None:
-    from bot.store import people
-
-    messages = []
-    for account in await people.delegates_of(svc.db, meeting.chair_member):
-        if account.role != "chair":
-            continue
-        who = await identify_id(svc, account.telegram_id)
-        with i18n.use_locale(who.language):
-            names = await candidate_names(svc, question.election or 0, who.language)
-            tied = (question.result or {}).get("runoff", [])
-            text = "\n".join([f"⚖️ <b>{meeting_label(meeting)}</b>", t("The final round is tied. The chair's casting vote decides: choose one of the tied candidates, or decline to leave a run-off.")])
-            rows = [[(names.get(code, code)[:60], callbacks.make("cv", question.id, question.candidates.index(code)))]
-                    for code in tied]
-            rows.append([(str(t("Decline")), callbacks.make("cv", question.id, "d"))])
-        messages.append(outbox.Outgoing(account.telegram_id, who.language, text, buttons=rows, member=account.member))
-    await outbox.queue(svc.db, "casting_vote", messages, ref=f"cv:{question.id}", actor="bot")
+async def casting_prompt(
+    svc: Services, question: Question, language: str
+) -> tuple[str, list[list[tuple[str, str]]]]:
+    """The question to the chair on a tied final round: a tied candidate, or Decline."""
+    names = await candidate_names(svc, question.election or 0, language)
+    rows = [
+        [
+            (
+                names.get(code, code)[:60],
+                callbacks.make("cv", question.id, question.candidates.index(code)),
+            )
+        ]
+        for code in (question.result or {}).get("runoff", [])
+    ]
+    rows.append([(str(t("Decline")), callbacks.make("cv", question.id, "d"))])
+    return t(
+        "The final round is tied. The chair's casting vote decides: choose one of the tied candidates, or decline to leave a run-off."
+    ), rows
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("election", election, filters.ChatType.PRIVATE))
-    application.add_handler(CallbackQueryHandler(ballot_press, pattern=r"^e[tsc]:\d+:[0-9a-f]{1,16}$"))
+    application.add_handler(
+        CallbackQueryHandler(ballot_press, pattern=r"^e[tsc]:\d+:[0-9a-f]{1,16}$")
+    )

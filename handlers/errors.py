@@ -27,7 +27,9 @@ async def on_error(update: object, context: Context) -> None:
         user.id if user else None,
         exc_info=context.error,
     )
-    text = t("Something went wrong on our side. Please try again; if it happens again, tell the General Secretariat.")
+    text = t(
+        "Something went wrong on our side. Please try again; if it happens again, tell the General Secretariat."
+    )
     try:
         if update.callback_query is not None:
             try:

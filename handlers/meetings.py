@@ -56,12 +56,12 @@ async def with_meeting(
 ) -> None:
     """Run ``command`` on the caller's current meeting, asking which when there are two."""
     svc = services(context)
-    member = None if caller.is_secretariat and caller.member is None else (
-        caller.member.code if caller.member else None
+    member = (
+        None
+        if caller.is_secretariat and caller.member is None
+        else (caller.member.code if caller.member else None)
     )
-    found = await core.current_meetings(
-        svc.db, member, year(svc), svc.settings.good_standing_years
-    )
+    found = await core.current_meetings(svc.db, member, year(svc), svc.settings.good_standing_years)
     if not found:
         await reply(update, t("There is no current meeting of a body your member sits in."))
         return
@@ -73,8 +73,11 @@ async def with_meeting(
             "INSERT INTO drafts (telegram_id, kind, data, updated_at) VALUES (?, 'pick', ?, ?)"
             " ON CONFLICT(telegram_id, kind) DO UPDATE SET data = excluded.data,"
             " updated_at = excluded.updated_at",
-            (caller.telegram_id, json.dumps({"command": command, "args": args}),
-             clock.iso(clock.now())),
+            (
+                caller.telegram_id,
+                json.dumps({"command": command, "args": args}),
+                clock.iso(clock.now()),
+            ),
         )
     rows = [[(str(meeting_label(m))[:60], callbacks.make("m", command, m.id))] for m in found]
     await reply(update, t("Two meetings are current. Which one?"), keyboard(rows))
@@ -108,10 +111,19 @@ async def picked(update: Update, context: Context, caller: Caller) -> None:
 
 
 def meeting_command(name: str, need: str) -> Callable[[MeetingCommand], Any]:
-    """Register ``fn`` as the body of ``/name`` for the chosen meeting."""
+    """Register ``fn`` as the body of ``/name`` for the chosen meeting. Chair commands
+    run only for the chair of that meeting's chair member (or the secretariat)."""
 
     def wrap(fn: MeetingCommand) -> Any:
-        COMMANDS[name] = fn
+        async def checked(
+            update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+        ) -> None:
+            if need == "chair" and not is_chair_of(caller, meeting):
+                await reply(update, t("Only the chair of this meeting can do this."))
+                return
+            await fn(update, context, caller, meeting, args)
+
+        COMMANDS[name] = checked
 
         @action(need)  # type: ignore[arg-type]
         async def entry(update: Update, context: Context, caller: Caller) -> None:
@@ -125,8 +137,7 @@ def meeting_command(name: str, need: str) -> Callable[[MeetingCommand], Any]:
 def is_chair_of(caller: Caller, meeting: Meeting) -> bool:
     """The chair role of the meeting's chair member, or the secretariat."""
     return caller.is_secretariat or (
-        caller.is_chair and caller.member is not None
-        and caller.member.code == meeting.chair_member
+        caller.is_chair and caller.member is not None and caller.member.code == meeting.chair_member
     )
 
 
@@ -134,44 +145,67 @@ def is_chair_of(caller: Caller, meeting: Meeting) -> bool:
 
 
 @meeting_command("checkin", "delegate")
-async def checkin(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                  args: list[str]) -> None:
+async def checkin(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     await _presence(update, context, caller, meeting, True)
 
 
 @meeting_command("checkout", "delegate")
-async def checkout(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                   args: list[str]) -> None:
+async def checkout(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     await _presence(update, context, caller, meeting, False)
 
 
-async def _presence(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                    present: bool) -> None:
+async def _presence(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, present: bool
+) -> None:
     svc = services(context)
     assert caller.member is not None
     member = caller.member
     name = member.name(caller.language)
-    changed = await store.set_attendance(svc.db, meeting.id, member.code, present,
-                                         caller.telegram_id)
+    changed = await store.set_attendance(
+        svc.db, meeting.id, member.code, present, caller.telegram_id
+    )
     if not present:
-        await reply(update, t("{member} is checked out of {meeting}.", member=name,
-                              meeting=meeting_label(meeting)) if changed else
-                    t("{member} is not checked in.", member=name))
+        await reply(
+            update,
+            t("{member} is checked out of {meeting}.", member=name, meeting=meeting_label(meeting))
+            if changed
+            else t("{member} is not checked in.", member=name),
+        )
         return
     if not changed:
         await reply(update, t("{member} is already checked in.", member=name))
         return
-    lines = [t("✅ {member} is checked in for {meeting}.", member=name,
-               meeting=meeting_label(meeting))]
+    lines = [
+        t("✅ {member} is checked in for {meeting}.", member=name, meeting=meeting_label(meeting))
+    ]
     facts = await core.body_facts(svc.db, meeting.body, year(svc), svc.settings.good_standing_years)
     if member.code not in facts.voting:
         if meeting.body == "gc":
-            lines.append(t("{member} holds no voting right, because its dues are not fully paid: it may attend but cannot vote, and it does not count toward the quorum. /dues shows why.", member=name))
+            lines.append(
+                t(
+                    "{member} holds no voting right, because its dues are not fully paid: it may attend but cannot vote, and it does not count toward the quorum. /dues shows why.",
+                    member=name,
+                )
+            )
         else:
-            lines.append(t("{member} holds no voting right, because its dues are not fully paid: it may attend and counts toward the council's quorum, but cannot vote. /dues shows why.", member=name))
+            lines.append(
+                t(
+                    "{member} holds no voting right, because its dues are not fully paid: it may attend and counts toward the council's quorum, but cannot vote. /dues shows why.",
+                    member=name,
+                )
+            )
     question = await store.open_question_of(svc.db, meeting.id)
     if question is not None and member.code not in await store.roll_of(svc.db, question.id):
-        lines.append(t("A vote is open. Its roll was fixed when it opened, so {member} cannot vote on it; it can vote on the next one.", member=name))
+        lines.append(
+            t(
+                "A vote is open. Its roll was fixed when it opened, so {member} cannot vote on it; it can vote on the next one.",
+                member=name,
+            )
+        )
     await reply(update, "\n".join(lines))
 
 
@@ -181,7 +215,10 @@ async def _presence(update: Update, context: Context, caller: Caller, meeting: M
 def render_quorum(state: core.QuorumState, language: str) -> str:
     meeting = state.meeting
     names = [member_name(state.facts.members, code, language) for code in state.attending]
-    lines = [f"<b>{meeting_label(meeting)}</b>", i18n.Html(i18n.when(meeting.starts_at, meeting.timezone))]
+    lines = [
+        f"<b>{meeting_label(meeting)}</b>",
+        i18n.Html(i18n.when(meeting.starts_at, meeting.timezone)),
+    ]
     lines.append(tn("{n} member attending", "{n} members attending", len(state.attending)))
     if names:
         lines.append(i18n.escape("، ".join(names) if language == "ar" else ", ".join(names)))
@@ -190,49 +227,77 @@ def render_quorum(state: core.QuorumState, language: str) -> str:
     else:
         lines.append(t("Counted for the quorum: every council member attending."))
     q = state.quorum
-    lines.append(t("Base {base}, needed {needed}, counted {counted}.", base=i18n.number(q.base),
-                   needed=i18n.number(q.needed), counted=i18n.number(q.attending)))
-    lines.append(t("✅ Quorate.") if q.quorate else tn(
-        "❌ Not quorate: {n} more member needed.", "❌ Not quorate: {n} more members needed.",
-        q.missing))
+    lines.append(
+        t(
+            "Base {base}, needed {needed}, counted {counted}.",
+            base=i18n.number(q.base),
+            needed=i18n.number(q.needed),
+            counted=i18n.number(q.attending),
+        )
+    )
+    lines.append(
+        t("✅ Quorate.")
+        if q.quorate
+        else tn(
+            "❌ Not quorate: {n} more member needed.",
+            "❌ Not quorate: {n} more members needed.",
+            q.missing,
+        )
+    )
     if meeting.in_session_at is not None:
         lines.append(t("The meeting is in session."))
     elif meeting.reconvened_at is not None:
-        lines.append(t("The meeting has reconvened after its postponement: it is valid with any attending member that counts."))
+        lines.append(
+            t(
+                "The meeting has reconvened after its postponement: it is valid with any attending member that counts."
+            )
+        )
     elif meeting.postponed_until is not None:
-        lines.append(t("The meeting is postponed until {time}.",
-                       time=i18n.when(meeting.postponed_until, meeting.timezone)))
+        lines.append(
+            t(
+                "The meeting is postponed until {time}.",
+                time=i18n.when(meeting.postponed_until, meeting.timezone),
+            )
+        )
     else:
         lines.append(t("The chair has not called the quorum yet."))
     return "\n".join(lines)
 
 
 @meeting_command("quorum", "registered")
-async def quorum(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                 args: list[str]) -> None:
+async def quorum(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     svc = services(context)
     state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
     await reply(update, render_quorum(state, caller.language))
 
 
 @meeting_command("call_quorum", "chair")
-async def call_quorum(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                      args: list[str]) -> None:
+async def call_quorum(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     svc = services(context)
-    if not is_chair_of(caller, meeting):
-        await reply(update, t("Only the chair of this meeting can do this."))
-        return
     if meeting.in_session_at is not None:
         await reply(update, t("The meeting is already in session."))
         return
     if meeting.postponed_until is not None and meeting.reconvened_at is None:
-        await reply(update, t("The meeting is postponed until {time}; it reconvenes by itself then.",
-                              time=i18n.when(meeting.postponed_until, meeting.timezone)))
+        await reply(
+            update,
+            t(
+                "The meeting is postponed until {time}; it reconvenes by itself then.",
+                time=i18n.when(meeting.postponed_until, meeting.timezone),
+            ),
+        )
         return
     state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
     decision = rules.quorum_call(state.quorum, reconvened=state.reconvened)
-    details = {"base": state.quorum.base, "needed": state.quorum.needed,
-               "counted": state.quorum.attending, "attending": list(state.attending)}
+    details = {
+        "base": state.quorum.base,
+        "needed": state.quorum.needed,
+        "counted": state.quorum.attending,
+        "attending": list(state.attending),
+    }
     if decision == "open":
         await store.record_quorum_call(svc.db, meeting.id, "open", details, caller.telegram_id)
         fresh = await store.get_meeting(svc.db, meeting.id)
@@ -242,27 +307,44 @@ async def call_quorum(update: Update, context: Context, caller: Caller, meeting:
         return
     if decision == "inquorate":
         await store.record_quorum_call(svc.db, meeting.id, "inquorate", details, caller.telegram_id)
-        await reply(update, t("Nobody who counts is attending yet. The meeting was already postponed once; it opens as soon as one such member checks in and you call the quorum again."))
+        await reply(
+            update,
+            t(
+                "Nobody who counts is attending yet. The meeting was already postponed once; it opens as soon as one such member checks in and you call the quorum again."
+            ),
+        )
         return
     until = rules.reconvene_at(clock.now(), svc.settings.postponement_minutes)
-    await store.record_quorum_call(svc.db, meeting.id, "postpone", details, caller.telegram_id,
-                                   postponed_until=until)
+    await store.record_quorum_call(
+        svc.db, meeting.id, "postpone", details, caller.telegram_id, postponed_until=until
+    )
     schedule_reconvene(context.application, meeting.id, until)
-    await notify_body(svc, meeting, "postponed", lambda: t(
-        "⏳ {meeting}: the quorum was not reached ({counted} of {needed} needed). The meeting is postponed until {time}; it will then be valid with any attending member that counts.",
-        meeting=meeting_label(meeting), counted=i18n.number(state.quorum.attending),
-        needed=i18n.number(state.quorum.needed), time=i18n.when(until, meeting.timezone)))
-    await reply(update, t("The quorum was not reached. The meeting is postponed until {time}, and every delegate of the body is being told.",
-                          time=i18n.when(until, meeting.timezone)))
+    await notify_body(
+        svc,
+        meeting,
+        "postponed",
+        lambda: t(
+            "⏳ {meeting}: the quorum was not reached ({counted} of {needed} needed). The meeting is postponed until {time}; it will then be valid with any attending member that counts.",
+            meeting=meeting_label(meeting),
+            counted=i18n.number(state.quorum.attending),
+            needed=i18n.number(state.quorum.needed),
+            time=i18n.when(until, meeting.timezone),
+        ),
+    )
+    await reply(
+        update,
+        t(
+            "The quorum was not reached. The meeting is postponed until {time}, and every delegate of the body is being told.",
+            time=i18n.when(until, meeting.timezone),
+        ),
+    )
 
 
 @meeting_command("adjourn", "chair")
-async def adjourn(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                  args: list[str]) -> None:
+async def adjourn(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     svc = services(context)
-    if not is_chair_of(caller, meeting):
-        await reply(update, t("Only the chair of this meeting can do this."))
-        return
     try:
         await store.close_meeting(svc.db, meeting.id, actor_id=caller.telegram_id)
     except store.QuestionStillOpen:
@@ -276,13 +358,21 @@ async def adjourn(update: Update, context: Context, caller: Caller, meeting: Mee
 
 async def body_delegates(db: Database, seated: tuple[str, ...]) -> list[people.Account]:
     members = set(seated)
-    return [a for a in await people.registered(db)
-            if a.member in members and a.role in ("delegate", "chair")]
+    return [
+        a
+        for a in await people.registered(db)
+        if a.member in members and a.role in ("delegate", "chair")
+    ]
 
 
 async def notify_body(
-    svc: Services, meeting: Meeting, kind: str, render: Callable[[], str],
-    *, ref: str | None = None, photos: dict[str, bytes] | None = None,
+    svc: Services,
+    meeting: Meeting,
+    kind: str,
+    render: Callable[[], str],
+    *,
+    ref: str | None = None,
+    photos: dict[str, bytes] | None = None,
 ) -> int:
     """Queue a message (with a photo per language, if given) to every delegate of the
     meeting's body, each in their language."""
@@ -291,12 +381,18 @@ async def notify_body(
     for account in await body_delegates(svc.db, facts.seated):
         caller = await identify_id(svc, account.telegram_id)
         with i18n.use_locale(caller.language):
-            messages.append(outbox.Outgoing(
-                account.telegram_id, caller.language, render(), member=account.member,
-                photo=photos.get(caller.language) if photos else None,
-            ))
-    return await outbox.queue(svc.db, kind, messages, ref=ref or f"meeting:{meeting.id}",
-                              actor="bot")
+            messages.append(
+                outbox.Outgoing(
+                    account.telegram_id,
+                    caller.language,
+                    render(),
+                    member=account.member,
+                    photo=photos.get(caller.language) if photos else None,
+                )
+            )
+    return await outbox.queue(
+        svc.db, kind, messages, ref=ref or f"meeting:{meeting.id}", actor="bot"
+    )
 
 
 async def announce_convened(svc: Services, meeting: Meeting) -> int:
@@ -305,8 +401,10 @@ async def announce_convened(svc: Services, meeting: Meeting) -> int:
 
     def render() -> str:
         language = i18n.current()
-        lines = [t("📣 <b>{meeting}</b> is convened.", meeting=meeting_label(meeting)),
-                 t("Opens: {time}", time=i18n.when(meeting.starts_at, meeting.timezone))]
+        lines = [
+            t("📣 <b>{meeting}</b> is convened.", meeting=meeting_label(meeting)),
+            t("Opens: {time}", time=i18n.when(meeting.starts_at, meeting.timezone)),
+        ]
         if meeting.kind == "extraordinary":
             lines.append(t("Extraordinary session: it discusses only the questions on its agenda."))
         if agenda:
@@ -321,8 +419,9 @@ async def announce_convened(svc: Services, meeting: Meeting) -> int:
 # --- R4: reconvening, also after a restart -----------------------------------------------
 
 
-def schedule_reconvene(application: Application[Any, Any, Any, Any, Any, Any], meeting: int,
-                       when: datetime) -> None:
+def schedule_reconvene(
+    application: Application[Any, Any, Any, Any, Any, Any], meeting: int, when: datetime
+) -> None:
     queue = application.job_queue
     assert queue is not None
     name = f"reconvene:{meeting}"
@@ -337,20 +436,30 @@ async def reconvene_job(context: Context) -> None:
     await reconvene(context.application, int(cast(int, job.data)))
 
 
-async def reconvene(application: Application[Any, Any, Any, Any, Any, Any], meeting_id: int) -> None:
+async def reconvene(
+    application: Application[Any, Any, Any, Any, Any, Any], meeting_id: int
+) -> None:
     svc = services(application)
     meeting = await store.get_meeting(svc.db, meeting_id)
     if meeting is None or meeting.reconvened_at is not None or meeting.closed_at is not None:
         return
     state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
-    in_session = rules.reconvened_valid(meeting.body, len(state.attending_voting),  # type: ignore[arg-type]
-                                        len(state.attending))
+    in_session = rules.reconvened_valid(
+        meeting.body,
+        len(state.attending_voting),  # type: ignore[arg-type]
+        len(state.attending),
+    )
     if not await store.reconvene(svc.db, meeting.id, in_session):
         return
     if in_session:
-        render = lambda: t("▶️ {meeting} has reconvened and is in session.", meeting=meeting_label(meeting))  # noqa: E731
+        render = lambda: t(
+            "▶️ {meeting} has reconvened and is in session.", meeting=meeting_label(meeting)
+        )  # noqa: E731
     else:
-        render = lambda: t("▶️ {meeting} has reconvened. It opens as soon as one member that counts checks in and the chair calls the quorum.", meeting=meeting_label(meeting))  # noqa: E731
+        render = lambda: t(
+            "▶️ {meeting} has reconvened. It opens as soon as one member that counts checks in and the chair calls the quorum.",
+            meeting=meeting_label(meeting),
+        )  # noqa: E731
     await notify_body(svc, meeting, "reconvened", render)
 
 

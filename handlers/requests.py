@@ -39,34 +39,61 @@ async def standing(svc: Services, request: store.SessionRequest) -> dict[str, An
     admissible = rules.extraordinary_request(request.body, len(signers), requested_by)  # type: ignore[arg-type]
     approved = rules.extraordinary_approved(request.body, len(approvers), members)  # type: ignore[arg-type]
     share = 2 if request.body == "gc" else 1
-    return {"signers": len(signers), "needed": needed, "admissible": admissible,
-            "approvals": len(approvers), "members": members,
-            "approvals_needed": -(-share * members // 3), "approved": admissible and approved,
-            "by_office": requested_by is not None}
+    return {
+        "signers": len(signers),
+        "needed": needed,
+        "admissible": admissible,
+        "approvals": len(approvers),
+        "members": members,
+        "approvals_needed": -(-share * members // 3),
+        "approved": admissible and approved,
+        "by_office": requested_by is not None,
+    }
 
 
 async def may_take_part(svc: Services, body: str, member: str, signing: bool) -> str | None:
     """Why the member may not sign (or approve), or None."""
     facts = await core.body_facts(svc.db, body, year(svc), svc.settings.good_standing_years)
     if body == "gc" and signing and member not in facts.voting:
-        return t("Only active members in good standing can request an extraordinary General Conference. /dues shows why yours is not.")
+        return t(
+            "Only active members in good standing can request an extraordinary General Conference. /dues shows why yours is not."
+        )
     if member not in facts.seated:
         return t("Your member does not sit in the {body}.", body=body_name(body))
     return None
 
 
 def render(request: store.SessionRequest, state: dict[str, Any]) -> str:
-    lines = [t("<b>Request {id}</b> for an extraordinary session of the {body}: {questions}",
-               id=request.id, body=body_name(request.body), questions=request.questions)]
+    lines = [
+        t(
+            "<b>Request {id}</b> for an extraordinary session of the {body}: {questions}",
+            id=request.id,
+            body=body_name(request.body),
+            questions=request.questions,
+        )
+    ]
     if state["by_office"]:
         lines.append(t("Requested by the Secretary General."))
-    lines.append(t("Signed by {count} of the {needed} members needed.",
-                   count=i18n.number(state["signers"]), needed=i18n.number(state["needed"])))
-    lines.append(t("Approved by {count} of {members} members; {needed} needed.",
-                   count=i18n.number(state["approvals"]), members=i18n.number(state["members"]),
-                   needed=i18n.number(state["approvals_needed"])))
-    lines.append(t("✅ The session can be convened.") if state["approved"] else
-                 t("The session cannot be convened yet."))
+    lines.append(
+        t(
+            "Signed by {count} of the {needed} members needed.",
+            count=i18n.number(state["signers"]),
+            needed=i18n.number(state["needed"]),
+        )
+    )
+    lines.append(
+        t(
+            "Approved by {count} of {members} members; {needed} needed.",
+            count=i18n.number(state["approvals"]),
+            members=i18n.number(state["members"]),
+            needed=i18n.number(state["approvals_needed"]),
+        )
+    )
+    lines.append(
+        t("✅ The session can be convened.")
+        if state["approved"]
+        else t("The session cannot be convened yet.")
+    )
     return "\n".join(lines)
 
 
@@ -84,8 +111,9 @@ async def request_session(update: Update, context: Context, caller: Caller) -> N
         if refusal:
             await reply(update, refusal)
             return
-        if not await store.add(svc.db, "request_signatures", found.id, caller.member.code,
-                               caller.telegram_id):
+        if not await store.add(
+            svc.db, "request_signatures", found.id, caller.member.code, caller.telegram_id
+        ):
             await reply(update, t("Your member has already signed this request."))
             return
     elif len(args) >= 2 and args[0].lower() in ("gc", "council"):
@@ -94,8 +122,9 @@ async def request_session(update: Update, context: Context, caller: Caller) -> N
         if refusal:
             await reply(update, refusal)
             return
-        request_id = await store.create(svc.db, body, questions, caller.member.code,
-                                        caller.telegram_id)
+        request_id = await store.create(
+            svc.db, body, questions, caller.member.code, caller.telegram_id
+        )
         found = await store.get(svc.db, request_id)
     else:
         await reply(update, t("Usage: {usage}", usage=USAGE))
@@ -122,8 +151,9 @@ async def approve_session(update: Update, context: Context, caller: Caller) -> N
     if refusal:
         await reply(update, refusal)
         return
-    if not await store.add(svc.db, "request_approvals", found.id, caller.member.code,
-                           caller.telegram_id):
+    if not await store.add(
+        svc.db, "request_approvals", found.id, caller.member.code, caller.telegram_id
+    ):
         await reply(update, t("Your member has already approved this request."))
         return
     found = await store.get(svc.db, found.id)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, cast
 
 from telegram import Update
@@ -23,7 +24,6 @@ from handlers.common import Caller, Context, action, identify_id, keyboard, repl
 from handlers.meetings import (
     body_delegates,
     body_name,
-    is_chair_of,
     meeting_command,
     meeting_label,
     member_name,
@@ -48,22 +48,29 @@ async def question_title(db: Database, question: Question, language: str) -> Htm
         from bot.store.elections import get_election
 
         found = await get_election(db, question.election)
-        return t("<b>{title}</b>, round {round}", title=found.title if found else "",
-                 round=question.round)
+        return t(
+            "<b>{title}</b>, round {round}",
+            title=found.title if found else "",
+            round=question.round,
+        )
     items = {a.item: a for a in await store.agenda(db, question.meeting)}
     item = items.get(question.item or "")
     title = item.title(language) if item else ""
     return t("Item {item}: {title}", item=question.item, title=title)
 
 
-async def ballot_text(db: Database, question: Question, meeting: Meeting, member: str,
-                      language: str) -> str:
+async def ballot_text(
+    db: Database, question: Question, meeting: Meeting, member: str, language: str
+) -> str:
     lines = [f"🗳 <b>{meeting_label(meeting)}</b>", await question_title(db, question, language)]
-    lines.append(t("Secret ballot: your member's choice is never stored with its name.")
-                 if question.secret else
-                 t("Open vote: how each member voted is part of the record."))
-    lines.append(t("You vote for {member}. One vote per member; a confirmed vote is final.",
-                   member=member))
+    lines.append(
+        t("Secret ballot: your member's choice is never stored with its name.")
+        if question.secret
+        else t("Open vote: how each member voted is part of the record.")
+    )
+    lines.append(
+        t("You vote for {member}. One vote per member; a confirmed vote is final.", member=member)
+    )
     return "\n".join(lines)
 
 
@@ -71,28 +78,52 @@ async def ballot_text(db: Database, question: Question, meeting: Meeting, member
 
 
 @meeting_command("motion", "chair")
-async def motion(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                 args: list[str]) -> None:
+async def motion(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     svc = services(context)
-    if not is_chair_of(caller, meeting):
-        await reply(update, t("Only the chair of this meeting can do this."))
-        return
     if not args or len(args) > 2 or (len(args) == 2 and args[1].lower() != "secret"):
         await reply(update, t("Usage: /motion ITEM, or /motion ITEM secret"))
         return
     if meeting.in_session_at is None:
-        await reply(update, t("The meeting is not in session: the chair calls the quorum first (/call_quorum)."))
+        await reply(
+            update,
+            t("The meeting is not in session: the chair calls the quorum first (/call_quorum)."),
+        )
         return
     item, secret = args[0], len(args) == 2
     agenda = await store.agenda(svc.db, meeting.id)
     if not rules.motion_allowed(meeting.kind, item, [a.item for a in agenda]):  # type: ignore[arg-type]
         listed = ", ".join(a.item for a in agenda) or "—"
         if meeting.kind == "extraordinary":
-            text = t("An extraordinary session discusses only the questions it was convened for. {item} is not on its agenda ({items}).", item=item[:20], items=listed)
+            text = t(
+                "An extraordinary session discusses only the questions it was convened for. {item} is not on its agenda ({items}).",
+                item=item[:20],
+                items=listed,
+            )
         else:
             text = t("{item} is not on the agenda ({items}).", item=item[:20], items=listed)
         await reply(update, text)
         return
+    await open_round(update, svc, caller, meeting, "resolution", secret=secret, item=item)
+
+
+async def open_round(
+    update: Update,
+    svc: Services,
+    caller: Caller,
+    meeting: Meeting,
+    kind: str,
+    *,
+    secret: bool,
+    item: str | None = None,
+    election: int | None = None,
+    round_no: int = 1,
+    candidates: Sequence[str] = (),
+    seats: int | None = None,
+) -> None:
+    """Fix the roll (R6), open the question, send every delegate on the roll a ballot in
+    their language through the outbox, and give the chair a live turnout message."""
     state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
     roll = sorted(rules.voting_roll(state.attending, state.facts.seated, state.facts.voting))
     if not roll:
@@ -100,34 +131,53 @@ async def motion(update: Update, context: Context, caller: Caller, meeting: Meet
         return
     try:
         question_id = await store.open_question(
-            svc.db, meeting.id, "resolution", roll, secret=secret, item=item,
+            svc.db,
+            meeting.id,
+            kind,
+            roll,
+            secret=secret,
+            item=item,
+            election=election,
+            round_no=round_no,
+            candidates=candidates,
+            seats=seats,
             actor_id=caller.telegram_id,
         )
     except store.AlreadyOpen:
-        await reply(update, t("A vote is already open in this meeting. Close it with /close first."))
+        await reply(
+            update, t("A vote is already open in this meeting. Close it with /close first.")
+        )
         return
     question = await store.get_question(svc.db, question_id)
     assert question is not None
-    await send_ballots(svc, question, meeting, roll, state.facts.members)
+    messages = []
+    for account in await body_delegates(svc.db, tuple(roll)):
+        who = await identify_id(svc, account.telegram_id)
+        assert account.member is not None
+        with i18n.use_locale(who.language):
+            name = member_name(state.facts.members, account.member, who.language)
+            text, rows = await ballot_view(svc, question, meeting, name, who.language)
+        messages.append(
+            outbox.Outgoing(
+                account.telegram_id, who.language, text, buttons=rows, member=account.member
+            )
+        )
+    await outbox.queue(svc.db, "ballot", messages, ref=f"q:{question.id}", actor="bot")
     sent = await reply_turnout(update, svc, question, caller.language)
     if sent is not None:
         await store.set_turnout_message(svc.db, question.id, sent[0], sent[1])
 
 
-async def send_ballots(svc: Services, question: Question, meeting: Meeting, roll: list[str],
-                       members: dict[str, Any]) -> None:
-    messages = []
-    for account in await body_delegates(svc.db, tuple(roll)):
-        caller = await identify_id(svc, account.telegram_id)
-        assert account.member is not None
-        with i18n.use_locale(caller.language):
-            text = await ballot_text(svc.db, question, meeting,
-                                     member_name(members, account.member, caller.language),
-                                     caller.language)
-            buttons = ballot_buttons(question.id)
-        messages.append(outbox.Outgoing(account.telegram_id, caller.language, text,
-                                        buttons=buttons, member=account.member))
-    await outbox.queue(svc.db, "ballot", messages, ref=f"q:{question.id}", actor="bot")
+async def ballot_view(
+    svc: Services, question: Question, meeting: Meeting, member: str, language: str
+) -> tuple[str, list[list[tuple[str, str]]]]:
+    """A fresh ballot, as first sent (and sent again by /vote)."""
+    if question.kind == "resolution":
+        return (
+            await ballot_text(svc.db, question, meeting, member, language),
+            ballot_buttons(question.id),
+        )
+    return await elections.ballot_view(svc, question, meeting, member, language, 0)
 
 
 async def turnout_text(svc: Services, question: Question, language: str) -> str:
@@ -135,9 +185,14 @@ async def turnout_text(svc: Services, question: Question, language: str) -> str:
     voted = set(await store.voted(svc.db, question.id))
     members = {m.code: m for m in await core.registry.members(svc.db)}
     missing = [member_name(members, m, language) for m in roll if m not in voted]
-    lines = [t("<b>Turnout, question {id}</b>", id=question.id),
-             t("{voted} of {roll} members on the roll have voted.",
-               voted=i18n.number(len(voted)), roll=i18n.number(len(roll)))]
+    lines = [
+        t("<b>Turnout, question {id}</b>", id=question.id),
+        t(
+            "{voted} of {roll} members on the roll have voted.",
+            voted=i18n.number(len(voted)),
+            roll=i18n.number(len(roll)),
+        ),
+    ]
     if question.closed_at is not None:
         lines.append(t("The vote is closed."))
     elif missing:
@@ -145,8 +200,9 @@ async def turnout_text(svc: Services, question: Question, language: str) -> str:
     return "\n".join(lines)
 
 
-async def reply_turnout(update: Update, svc: Services, question: Question,
-                        language: str) -> tuple[int, int] | None:
+async def reply_turnout(
+    update: Update, svc: Services, question: Question, language: str
+) -> tuple[int, int] | None:
     message = update.effective_message
     if message is None:
         return None
@@ -173,8 +229,9 @@ async def _turnout_job(context: Context) -> None:
     with i18n.use_locale(caller.language):
         text = await turnout_text(svc, question, caller.language)
     try:
-        await context.bot.edit_message_text(text, question.turnout_chat, question.turnout_message,
-                                            parse_mode="HTML")
+        await context.bot.edit_message_text(
+            text, question.turnout_chat, question.turnout_message, parse_mode="HTML"
+        )
     except BadRequest as exc:
         if "not modified" not in str(exc):
             log.warning("turnout of question %s not updated: %s", question.id, exc)
@@ -186,13 +243,17 @@ async def _turnout_job(context: Context) -> None:
 def refusal(reason: str) -> str:
     return {
         "closed": t("This vote is closed."),
-        "not_on_roll": t("Your member is not on the roll of this vote: the roll was fixed when the vote opened, with the members attending and holding a voting right."),
+        "not_on_roll": t(
+            "Your member is not on the roll of this vote: the roll was fixed when the vote opened, with the members attending and holding a voting right."
+        ),
         "already_voted": t("Your member has already voted on this question. A vote is final."),
         "not_delegate": t("Only delegates of a member can do this."),
     }[reason]
 
 
-async def check_ballot(svc: Services, caller: Caller, question_id: str) -> tuple[Question, Meeting] | str:
+async def check_ballot(
+    svc: Services, caller: Caller, question_id: str
+) -> tuple[Question, Meeting] | str:
     """Everything the button claims, checked again: returns the question or a refusal."""
     if not caller.is_delegate or caller.member is None:
         return "not_delegate"
@@ -227,15 +288,25 @@ async def ballot_button(update: Update, context: Context, caller: Caller) -> Non
     question, meeting = checked
     assert caller.member is not None
     choice = parsed.args[1]
-    text = "\n".join([
-        await ballot_text(svc.db, question, meeting, caller.member.name(caller.language),
-                          caller.language),
-        "",
-        t("You chose <b>{choice}</b> for {member}. Confirm? Once confirmed, the vote is final.",
-          choice=choice_name(choice), member=caller.member.name(caller.language)),
-    ])
-    buttons = [[(str(t("Confirm")), callbacks.make("vc", question.id, choice)),
-                (str(t("Cancel")), callbacks.make("vc", question.id, "x"))]]
+    text = "\n".join(
+        [
+            await ballot_text(
+                svc.db, question, meeting, caller.member.name(caller.language), caller.language
+            ),
+            "",
+            t(
+                "You chose <b>{choice}</b> for {member}. Confirm? Once confirmed, the vote is final.",
+                choice=choice_name(choice),
+                member=caller.member.name(caller.language),
+            ),
+        ]
+    )
+    buttons = [
+        [
+            (str(t("Confirm")), callbacks.make("vc", question.id, choice)),
+            (str(t("Cancel")), callbacks.make("vc", question.id, "x")),
+        ]
+    ]
     await edit_query(query, text, buttons)
 
 
@@ -256,14 +327,21 @@ async def confirm_button(update: Update, context: Context, caller: Caller) -> No
     assert caller.member is not None
     if parsed.args[1] == "x":
         await query.answer(t("Cancelled. Choose again."))
-        text = await ballot_text(svc.db, question, meeting, caller.member.name(caller.language),
-                                 caller.language)
+        text = await ballot_text(
+            svc.db, question, meeting, caller.member.name(caller.language), caller.language
+        )
         await edit_query(query, text, ballot_buttons(question.id))
         return
     receipt = core.new_receipt() if question.secret else None
     try:
-        await store.cast(svc.db, question.id, caller.member.code, parsed.args[1],
-                         cast_by=caller.telegram_id, receipt=receipt)
+        await store.cast(
+            svc.db,
+            question.id,
+            caller.member.code,
+            parsed.args[1],
+            cast_by=caller.telegram_id,
+            receipt=receipt,
+        )
     except store.VoteRefused as refused:
         await query.answer(refusal(refused.reason), show_alert=True)
         return
@@ -272,33 +350,58 @@ async def confirm_button(update: Update, context: Context, caller: Caller) -> No
     await refresh_turnout(context, question.id)
 
 
-async def show_recorded(context: Context, svc: Services, question: Question, meeting: Meeting,
-                        caller: Caller, choice: str, receipt: str | None, query: Any) -> None:
+async def show_recorded(
+    context: Context,
+    svc: Services,
+    question: Question,
+    meeting: Meeting,
+    caller: Caller,
+    choice: str,
+    receipt: str | None,
+    query: Any,
+) -> None:
     """Every delegate of the member sees on their ballot what was recorded."""
     assert caller.member is not None
     member = caller.member
 
     async def render(language: str, with_receipt: bool) -> str:
         with i18n.use_locale(language):
-            lines = [f"🗳 <b>{meeting_label(meeting)}</b>",
-                     await question_title(svc.db, question, language)]
+            lines = [
+                f"🗳 <b>{meeting_label(meeting)}</b>",
+                await question_title(svc.db, question, language),
+            ]
             if question.secret:
-                lines.append(t("✅ {member} has voted (secret ballot).", member=member.name(language)))
+                lines.append(
+                    t("✅ {member} has voted (secret ballot).", member=member.name(language))
+                )
                 if with_receipt:
-                    lines.append(t("Your receipt: <code>{receipt}</code>. Keep it: the published result lists every counted receipt.", receipt=receipt))
+                    lines.append(
+                        t(
+                            "Your receipt: <code>{receipt}</code>. Keep it: the published result lists every counted receipt.",
+                            receipt=receipt,
+                        )
+                    )
             else:
-                lines.append(t("✅ {member} voted: <b>{choice}</b>.", member=member.name(language),
-                               choice=choice_name(choice)))
+                lines.append(
+                    t(
+                        "✅ {member} voted: <b>{choice}</b>.",
+                        member=member.name(language),
+                        choice=choice_name(choice),
+                    )
+                )
             return "\n".join(lines)
 
     await edit_query(query, await render(caller.language, True), None)
-    for telegram_id, code, message_id in await outbox.delivered_messages(svc.db, f"q:{question.id}"):
+    for telegram_id, code, message_id in await outbox.delivered_messages(
+        svc.db, f"q:{question.id}"
+    ):
         if code != member.code or telegram_id == caller.telegram_id:
             continue
         other = await identify_id(svc, telegram_id)
         try:
-            await context.bot.edit_message_text(await render(other.language, False), telegram_id,
-                                                message_id, parse_mode="HTML")
+            await context.bot.edit_message_text(
+                await render(other.language, False), telegram_id, message_id, parse_mode="HTML"
+            )
         except TelegramError as exc:
             log.info("ballot of %s not updated: %s", telegram_id, exc)
 
@@ -317,8 +420,9 @@ async def vote(update: Update, context: Context, caller: Caller) -> None:
     """The ballots still open for the caller's member, sent again."""
     svc = services(context)
     assert caller.member is not None
-    found = await core.current_meetings(svc.db, caller.member.code, year(svc),
-                                        svc.settings.good_standing_years)
+    found = await core.current_meetings(
+        svc.db, caller.member.code, year(svc), svc.settings.good_standing_years
+    )
     sent = 0
     for meeting in found:
         question = await store.open_question_of(svc.db, meeting.id)
@@ -329,13 +433,9 @@ async def vote(update: Update, context: Context, caller: Caller) -> None:
             if checked == "not_on_roll":
                 await reply(update, refusal(checked))
             continue
-        name = caller.member.name(caller.language)
-        if question.kind == "resolution":
-            text = await ballot_text(svc.db, question, meeting, name, caller.language)
-            rows = ballot_buttons(question.id)
-        else:
-            text, rows = await elections.ballot_view(svc, question, meeting, name,
-                                                     caller.language, 0)
+        text, rows = await ballot_view(
+            svc, question, meeting, caller.member.name(caller.language), caller.language
+        )
         await reply(update, text, keyboard(rows))
         sent += 1
     if not sent and not found:
@@ -348,12 +448,10 @@ async def vote(update: Update, context: Context, caller: Caller) -> None:
 
 
 @meeting_command("close", "chair")
-async def close(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                args: list[str]) -> None:
+async def close(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     svc = services(context)
-    if not is_chair_of(caller, meeting):
-        await reply(update, t("Only the chair of this meeting can do this."))
-        return
     question = await store.open_question_of(svc.db, meeting.id)
     if question is None:
         await reply(update, t("No vote is open in this meeting."))
@@ -362,38 +460,52 @@ async def close(update: Update, context: Context, caller: Caller, meeting: Meeti
         result = await core.count_resolution(svc.db, question, meeting.chair_member)
     else:
         result = await elections.count(svc, question)
-    if not await store.close_question(svc.db, question.id, result["outcome"], result,
-                                      caller.telegram_id):
+    if not await store.close_question(
+        svc.db, question.id, result["outcome"], result, caller.telegram_id
+    ):
         await reply(update, t("This vote is closed."))
         return
     closed = await store.get_question(svc.db, question.id)
     assert closed is not None
     await send_result(update, svc, closed, caller.language)
     if result["outcome"] == "pending":
-        if closed.kind == "resolution":
-            await ask_casting_vote(svc, closed, meeting)
-        else:
-            await elections.ask_casting_vote(svc, closed, meeting)
+        await ask_casting_vote(svc, closed, meeting)
     await refresh_turnout(context, question.id)
 
 
 async def ask_casting_vote(svc: Services, question: Question, meeting: Meeting) -> None:
-    """A tied secret vote: the chair's vote is secret too, so it is asked for now."""
+    """A tie in a secret vote: the chair's vote is secret too, so it is asked for now, of
+    every chair delegate of the chair member; the first answer decides."""
     messages = []
     for account in await people.delegates_of(svc.db, meeting.chair_member):
         if account.role != "chair":
             continue
         caller = await identify_id(svc, account.telegram_id)
         with i18n.use_locale(caller.language):
-            text = "\n".join([
-                f"⚖️ <b>{meeting_label(meeting)}</b>",
-                await question_title(svc.db, question, caller.language),
-                t("The secret vote is tied: yes and no are each exactly half of the roll. The chair's vote prevails: how does the chair vote?"),
-            ])
-            buttons = [[(str(t("Yes")), callbacks.make("cv", question.id, "y")),
-                        (str(t("No")), callbacks.make("cv", question.id, "n"))]]
-        messages.append(outbox.Outgoing(account.telegram_id, caller.language, text,
-                                        buttons=buttons, member=account.member))
+            if question.kind == "resolution":
+                prompt = t(
+                    "The secret vote is tied: yes and no are each exactly half of the roll. The chair's vote prevails: how does the chair vote?"
+                )
+                rows = [
+                    [
+                        (str(t("Yes")), callbacks.make("cv", question.id, "y")),
+                        (str(t("No")), callbacks.make("cv", question.id, "n")),
+                    ]
+                ]
+            else:
+                prompt, rows = await elections.casting_prompt(svc, question, caller.language)
+            text = "\n".join(
+                [
+                    f"⚖️ <b>{meeting_label(meeting)}</b>",
+                    await question_title(svc.db, question, caller.language),
+                    prompt,
+                ]
+            )
+        messages.append(
+            outbox.Outgoing(
+                account.telegram_id, caller.language, text, buttons=rows, member=account.member
+            )
+        )
     await outbox.queue(svc.db, "casting_vote", messages, ref=f"cv:{question.id}", actor="bot")
 
 
@@ -401,8 +513,11 @@ def _casting_choice_valid(question: Question, choice: str) -> bool:
     if question.kind == "resolution":
         return choice in ("y", "n")
     tied = (question.result or {}).get("runoff", [])
-    return choice == "d" or (choice.isdigit() and int(choice) < len(question.candidates)
-                             and question.candidates[int(choice)] in tied)
+    return choice == "d" or (
+        choice.isdigit()
+        and int(choice) < len(question.candidates)
+        and question.candidates[int(choice)] in tied
+    )
 
 
 @action("chair")
@@ -411,12 +526,19 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
     assert query is not None
     svc = services(context)
     parsed = callbacks.parse(query.data)
-    question = (await store.get_question(svc.db, int(parsed.args[0]))
-                if parsed and parsed.args[0].isdigit() else None)
+    question = (
+        await store.get_question(svc.db, int(parsed.args[0]))
+        if parsed and parsed.args[0].isdigit()
+        else None
+    )
     meeting = await store.get_meeting(svc.db, question.meeting) if question else None
-    if (parsed is None or question is None or meeting is None
-            or not _casting_choice_valid(question, parsed.args[1])
-            or not (caller.is_chair and caller.member and caller.member.code == meeting.chair_member)):
+    if (
+        parsed is None
+        or question is None
+        or meeting is None
+        or not _casting_choice_valid(question, parsed.args[1])
+        or not (caller.is_chair and caller.member and caller.member.code == meeting.chair_member)
+    ):
         await query.answer(t("This button is not valid."), show_alert=True)
         return
     if question.outcome != "pending" or question.result is None:
@@ -430,8 +552,9 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
         settled = election_core.settle_single(
             question.result, None if pick == "d" else question.candidates[int(pick)]
         )
-    if not await store.settle_pending(svc.db, question.id, settled["outcome"], settled,
-                                      caller.telegram_id):
+    if not await store.settle_pending(
+        svc.db, question.id, settled["outcome"], settled, caller.telegram_id
+    ):
         await edit_query(query, t("The casting vote has already been given."), None)
         return
     fresh = await store.get_question(svc.db, question.id)
@@ -455,13 +578,26 @@ async def render_result(svc: Services, question: Question, language: str) -> str
     assert meeting is not None
     members = {m.code: m for m in await core.registry.members(svc.db)}
     tally = data.get("tally", {})
-    lines = [f"📊 <b>{meeting_label(meeting)}</b>", await question_title(svc.db, question, language)]
-    lines.append(t("Roll {roll}: {needed} yes votes needed (more than half of the roll).",
-                   roll=i18n.number(data.get("roll", 0)), needed=i18n.number(data.get("threshold", 0))))
-    lines.append(t("Yes {yes}, No {no}, Abstain {abstain}, did not vote {silent}.",
-                   yes=i18n.number(tally.get("yes", 0)), no=i18n.number(tally.get("no", 0)),
-                   abstain=i18n.number(tally.get("abstain", 0)),
-                   silent=i18n.number(data.get("silent", 0))))
+    lines = [
+        f"📊 <b>{meeting_label(meeting)}</b>",
+        await question_title(svc.db, question, language),
+    ]
+    lines.append(
+        t(
+            "Roll {roll}: {needed} yes votes needed (more than half of the roll).",
+            roll=i18n.number(data.get("roll", 0)),
+            needed=i18n.number(data.get("threshold", 0)),
+        )
+    )
+    lines.append(
+        t(
+            "Yes {yes}, No {no}, Abstain {abstain}, did not vote {silent}.",
+            yes=i18n.number(tally.get("yes", 0)),
+            no=i18n.number(tally.get("no", 0)),
+            abstain=i18n.number(tally.get("abstain", 0)),
+            silent=i18n.number(data.get("silent", 0)),
+        )
+    )
     outcome = data.get("outcome")
     if outcome == "adopted":
         lines.append(t("✅ <b>Adopted.</b>"))
@@ -472,15 +608,24 @@ async def render_result(svc: Services, question: Question, language: str) -> str
     if data.get("tie_broken_by_chair"):
         lines.append(t("The vote was tied; the chair's vote prevailed."))
     elif data.get("tie") and outcome != "pending":
-        lines.append(t("The vote was tied and the chair's member had no vote on the roll, so it is rejected."))
+        lines.append(
+            t(
+                "The vote was tied and the chair's member had no vote on the roll, so it is rejected."
+            )
+        )
     if data.get("secret"):
         receipts = data.get("receipts", [])
         lines.append(t("Secret ballot. Counted receipts:"))
         lines.append(i18n.escape(" ".join(receipts)) if receipts else "—")
     else:
         for vote in data.get("votes", []):
-            lines.append(t("• {member}: {choice}", member=member_name(members, vote["member"], language),
-                           choice=choice_name(vote["choice"][0])))
+            lines.append(
+                t(
+                    "• {member}: {choice}",
+                    member=member_name(members, vote["member"], language),
+                    choice=choice_name(vote["choice"][0]),
+                )
+            )
     if question.closed_at is None:
         lines.append(t("The vote is still open."))
     return "\n".join(lines)
@@ -490,8 +635,10 @@ async def user_meetings(svc: Services, caller: Caller) -> list[Meeting]:
     everything = await store.all_meetings(svc.db)
     if caller.is_secretariat:
         return everything
-    facts = {body: await core.body_facts(svc.db, body, year(svc), svc.settings.good_standing_years)
-             for body in ("gc", "council")}
+    facts = {
+        body: await core.body_facts(svc.db, body, year(svc), svc.settings.good_standing_years)
+        for body in ("gc", "council")
+    }
     code = caller.member.code if caller.member else ""
     return [m for m in everything if code in facts[m.body].seated]
 
@@ -506,7 +653,11 @@ async def results(update: Update, context: Context, caller: Caller) -> None:
         return
     if args:
         question = await store.get_question(svc.db, int(args[0]))
-        if question is None or question.meeting not in {m.id for m in allowed} or question.closed_at is None:
+        if (
+            question is None
+            or question.meeting not in {m.id for m in allowed}
+            or question.closed_at is None
+        ):
             await reply(update, t("There is no closed vote {id} of your bodies.", id=args[0]))
             return
     else:
@@ -518,12 +669,10 @@ async def results(update: Update, context: Context, caller: Caller) -> None:
 
 
 @meeting_command("announce", "chair")
-async def announce(update: Update, context: Context, caller: Caller, meeting: Meeting,
-                   args: list[str]) -> None:
+async def announce(
+    update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
+) -> None:
     svc = services(context)
-    if not is_chair_of(caller, meeting):
-        await reply(update, t("Only the chair of this meeting can do this."))
-        return
     question = await store.latest_closed(svc.db, [meeting.id])
     if question is None:
         await reply(update, t("No vote has been closed yet."))
@@ -541,13 +690,25 @@ async def announce(update: Update, context: Context, caller: Caller, meeting: Me
             texts[language] = await render_result(svc, question, language)
             if question.kind != "resolution":
                 charts[language] = await elections.chart_png(svc, question, language)
-    await notify_body(svc, meeting, "result", lambda: texts[i18n.current()],
-                      ref=f"result:{question.id}")
+    await notify_body(
+        svc, meeting, "result", lambda: texts[i18n.current()], ref=f"result:{question.id}"
+    )
     if charts:
-        await notify_body(svc, meeting, "result", lambda: str(t("Chart of the result")),
-                          ref=f"chart:{question.id}", photos=charts)
-    await reply(update, t("The result is being sent to every delegate of the {body}.",
-                          body=body_name(meeting.body)))
+        await notify_body(
+            svc,
+            meeting,
+            "result",
+            lambda: str(t("Chart of the result")),
+            ref=f"chart:{question.id}",
+            photos=charts,
+        )
+    await reply(
+        update,
+        t(
+            "The result is being sent to every delegate of the {body}.",
+            body=body_name(meeting.body),
+        ),
+    )
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -25,8 +25,15 @@ class CandidateEntry:
 
 
 async def create_election(
-    db: Database, meeting: int, type_: str, title: str, seats: int,
-    candidates: Sequence[CandidateEntry], *, actor_id: int | None = None, actor: str = "cli",
+    db: Database,
+    meeting: int,
+    type_: str,
+    title: str,
+    seats: int,
+    candidates: Sequence[CandidateEntry],
+    *,
+    actor_id: int | None = None,
+    actor: str = "cli",
 ) -> int:
     async with db.transaction() as tx:
         election = await tx.insert(
@@ -39,10 +46,18 @@ async def create_election(
             [(election, c.code, c.name, n) for n, c in enumerate(candidates)],
         )
         await audit.append(
-            tx, "election_created",
-            {"election": election, "meeting": meeting, "type": type_, "title": title,
-             "seats": seats, "candidates": [c.code for c in candidates]},
-            actor_id=actor_id, actor=None if actor_id else actor,
+            tx,
+            "election_created",
+            {
+                "election": election,
+                "meeting": meeting,
+                "type": type_,
+                "title": title,
+                "seats": seats,
+                "candidates": [c.code for c in candidates],
+            },
+            actor_id=actor_id,
+            actor=None if actor_id else actor,
         )
     return election
 
@@ -51,7 +66,9 @@ async def get_election(db: Database, election: int) -> Election | None:
     row = await db.one(
         "SELECT id, meeting, type, title, seats FROM elections WHERE id = ?", (election,)
     )
-    return Election(int(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4])) if row else None
+    return (
+        Election(int(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4])) if row else None
+    )
 
 
 async def candidates(db: Database, election: int) -> list[CandidateEntry]:

@@ -32,11 +32,18 @@ class Meeting:
             return clock.iso(moment) if moment else None
 
         return {
-            "id": self.id, "body": self.body, "kind": self.kind, "title": self.title,
-            "starts_at": iso(self.starts_at), "timezone": self.timezone,
-            "chair_member": self.chair_member, "quorum_called_at": iso(self.quorum_called_at),
-            "postponed_until": iso(self.postponed_until), "reconvened_at": iso(self.reconvened_at),
-            "in_session_at": iso(self.in_session_at), "closed_at": iso(self.closed_at),
+            "id": self.id,
+            "body": self.body,
+            "kind": self.kind,
+            "title": self.title,
+            "starts_at": iso(self.starts_at),
+            "timezone": self.timezone,
+            "chair_member": self.chair_member,
+            "quorum_called_at": iso(self.quorum_called_at),
+            "postponed_until": iso(self.postponed_until),
+            "reconvened_at": iso(self.reconvened_at),
+            "in_session_at": iso(self.in_session_at),
+            "closed_at": iso(self.closed_at),
         }
 
 
@@ -54,8 +61,18 @@ def _meeting(row: Sequence[Any]) -> Meeting:
     starts = _time(row[4])
     assert starts is not None
     return Meeting(
-        int(row[0]), str(row[1]), str(row[2]), str(row[3]), starts, str(row[5]), str(row[6]),
-        _time(row[7]), _time(row[8]), _time(row[9]), _time(row[10]), _time(row[11]),
+        int(row[0]),
+        str(row[1]),
+        str(row[2]),
+        str(row[3]),
+        starts,
+        str(row[5]),
+        str(row[6]),
+        _time(row[7]),
+        _time(row[8]),
+        _time(row[9]),
+        _time(row[10]),
+        _time(row[11]),
     )
 
 
@@ -71,22 +88,45 @@ class AgendaItem:
 
 
 async def create_meeting(
-    db: Database, body: str, kind: str, title: str, starts_at: datetime, timezone: str,
-    chair_member: str, agenda: Sequence[AgendaItem], *, actor: str = "cli",
+    db: Database,
+    body: str,
+    kind: str,
+    title: str,
+    starts_at: datetime,
+    timezone: str,
+    chair_member: str,
+    agenda: Sequence[AgendaItem],
+    *,
+    actor: str = "cli",
 ) -> int:
     async with db.transaction() as tx:
         meeting = await tx.insert(
             "INSERT INTO meetings (body, kind, title, starts_at, timezone, chair_member,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (body, kind, title, clock.iso(starts_at), timezone, chair_member,
-             clock.iso(clock.now())),
+            (
+                body,
+                kind,
+                title,
+                clock.iso(starts_at),
+                timezone,
+                chair_member,
+                clock.iso(clock.now()),
+            ),
         )
         await _add_agenda(tx, meeting, agenda, 0)
         await audit.append(
-            tx, "meeting_created",
-            {"meeting": meeting, "body": body, "kind": kind, "title": title,
-             "starts_at": clock.iso(starts_at), "agenda": [a.item for a in agenda]},
-            actor=actor, member=chair_member,
+            tx,
+            "meeting_created",
+            {
+                "meeting": meeting,
+                "body": body,
+                "kind": kind,
+                "title": title,
+                "starts_at": clock.iso(starts_at),
+                "agenda": [a.item for a in agenda],
+            },
+            actor=actor,
+            member=chair_member,
         )
     return meeting
 
@@ -95,8 +135,10 @@ async def _add_agenda(tx: Tx, meeting: int, agenda: Sequence[AgendaItem], start:
     await tx.executemany(
         "INSERT INTO agenda_items (meeting, item, title_en, title_fr, title_ar, position)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [(meeting, a.item, a.title_en, a.title_fr, a.title_ar, start + n)
-         for n, a in enumerate(agenda)],
+        [
+            (meeting, a.item, a.title_en, a.title_fr, a.title_ar, start + n)
+            for n, a in enumerate(agenda)
+        ],
     )
 
 
@@ -108,7 +150,9 @@ async def add_agenda(db: Database, meeting: int, agenda: Sequence[AgendaItem]) -
         )
         await _add_agenda(tx, meeting, agenda, int(row[0]) if row else 0)
         await audit.append(
-            tx, "agenda_extended", {"meeting": meeting, "items": [a.item for a in agenda]},
+            tx,
+            "agenda_extended",
+            {"meeting": meeting, "items": [a.item for a in agenda]},
             actor="cli",
         )
 
@@ -154,8 +198,11 @@ async def set_attendance(
             (meeting, member, int(present), clock.iso(clock.now())),
         )
         await audit.append(
-            tx, "checked_in" if present else "checked_out", {"meeting": meeting},
-            actor_id=actor_id, member=member,
+            tx,
+            "checked_in" if present else "checked_out",
+            {"meeting": meeting},
+            actor_id=actor_id,
+            member=member,
         )
     return True
 
@@ -169,8 +216,13 @@ async def attending(db: Database, meeting: int) -> list[str]:
 
 
 async def record_quorum_call(
-    db: Database, meeting: int, outcome: str, details: dict[str, Any], actor_id: int | None,
-    *, postponed_until: datetime | None = None,
+    db: Database,
+    meeting: int,
+    outcome: str,
+    details: dict[str, Any],
+    actor_id: int | None,
+    *,
+    postponed_until: datetime | None = None,
 ) -> bool:
     """Store what a quorum call decided: 'open' puts the meeting in session, 'postpone'
     sets the single postponement (refused if there already was one)."""
@@ -198,7 +250,10 @@ async def record_quorum_call(
             )
         if changed:
             await audit.append(
-                tx, f"quorum_{outcome}", {"meeting": meeting, **details}, actor_id=actor_id,
+                tx,
+                f"quorum_{outcome}",
+                {"meeting": meeting, **details},
+                actor_id=actor_id,
                 actor=None if actor_id else "bot",
             )
     return bool(changed)
@@ -217,7 +272,9 @@ async def reconvene(db: Database, meeting: int, in_session: bool) -> bool:
         )
         if changed:
             await audit.append(
-                tx, "meeting_reconvened", {"meeting": meeting, "in_session": in_session},
+                tx,
+                "meeting_reconvened",
+                {"meeting": meeting, "in_session": in_session},
                 actor="bot",
             )
     return bool(changed)
@@ -236,7 +293,10 @@ async def close_meeting(db: Database, meeting: int, *, actor_id: int | None = No
         )
         if changed:
             await audit.append(
-                tx, "meeting_closed", {"meeting": meeting}, actor_id=actor_id,
+                tx,
+                "meeting_closed",
+                {"meeting": meeting},
+                actor_id=actor_id,
                 actor=None if actor_id else "cli",
             )
     return bool(changed)
@@ -281,9 +341,21 @@ def _question(row: Sequence[Any]) -> Question:
     opened = _time(row[7])
     assert opened is not None
     return Question(
-        int(row[0]), int(row[1]), str(row[2]), row[3], row[4], int(row[5]), bool(row[6]),
-        opened, _time(row[8]), row[9], json.loads(row[10]) if row[10] else None,
-        _time(row[11]), row[12], row[13], tuple(json.loads(row[14])) if row[14] else (),
+        int(row[0]),
+        int(row[1]),
+        str(row[2]),
+        row[3],
+        row[4],
+        int(row[5]),
+        bool(row[6]),
+        opened,
+        _time(row[8]),
+        row[9],
+        json.loads(row[10]) if row[10] else None,
+        _time(row[11]),
+        row[12],
+        row[13],
+        tuple(json.loads(row[14])) if row[14] else (),
         row[15],
     )
 
@@ -293,9 +365,18 @@ class AlreadyOpen(Exception):
 
 
 async def open_question(
-    db: Database, meeting: int, kind: str, roll: Sequence[str], *, secret: bool,
-    item: str | None = None, election: int | None = None, round_no: int = 1,
-    candidates: Sequence[str] = (), seats: int | None = None, actor_id: int | None = None,
+    db: Database,
+    meeting: int,
+    kind: str,
+    roll: Sequence[str],
+    *,
+    secret: bool,
+    item: str | None = None,
+    election: int | None = None,
+    round_no: int = 1,
+    candidates: Sequence[str] = (),
+    seats: int | None = None,
+    actor_id: int | None = None,
 ) -> int:
     import sqlite3
 
@@ -304,8 +385,18 @@ async def open_question(
             question = await tx.insert(
                 "INSERT INTO questions (meeting, kind, item, election, round, secret, opened_at,"
                 " opened_by, candidates, seats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (meeting, kind, item, election, round_no, int(secret), clock.iso(clock.now()),
-                 actor_id, json.dumps(list(candidates)) if candidates else None, seats),
+                (
+                    meeting,
+                    kind,
+                    item,
+                    election,
+                    round_no,
+                    int(secret),
+                    clock.iso(clock.now()),
+                    actor_id,
+                    json.dumps(list(candidates)) if candidates else None,
+                    seats,
+                ),
             )
         except sqlite3.IntegrityError:
             raise AlreadyOpen() from None
@@ -313,10 +404,19 @@ async def open_question(
             "INSERT INTO roll (question, member) VALUES (?, ?)", [(question, m) for m in roll]
         )
         await audit.append(
-            tx, "vote_opened",
-            {"question": question, "meeting": meeting, "kind": kind, "item": item,
-             "election": election, "round": round_no, "secret": secret, "roll": sorted(roll),
-             "candidates": list(candidates)},
+            tx,
+            "vote_opened",
+            {
+                "question": question,
+                "meeting": meeting,
+                "kind": kind,
+                "item": item,
+                "election": election,
+                "round": round_no,
+                "secret": secret,
+                "roll": sorted(roll),
+                "candidates": list(candidates),
+            },
             actor_id=actor_id,
         )
     return question
@@ -427,7 +527,9 @@ async def close_question(
         )
         if changed:
             await audit.append(
-                tx, "vote_closed", {"question": question, "outcome": outcome},
+                tx,
+                "vote_closed",
+                {"question": question, "outcome": outcome},
                 actor_id=actor_id,
             )
     return bool(changed)
@@ -444,7 +546,9 @@ async def settle_pending(
         )
         if changed:
             await audit.append(
-                tx, "casting_vote", {"question": question, "outcome": outcome},
+                tx,
+                "casting_vote",
+                {"question": question, "outcome": outcome},
                 actor_id=actor_id,
             )
     return bool(changed)

@@ -28,9 +28,13 @@ async def create(db: Database, body: str, questions: str, member: str, actor_id:
         await tx.execute(
             "INSERT INTO request_signatures (request, member) VALUES (?, ?)", (request, member)
         )
-        await audit.append(tx, "session_requested", {"request": request, "body": body,
-                                                     "questions": questions},
-                           actor_id=actor_id, member=member)
+        await audit.append(
+            tx,
+            "session_requested",
+            {"request": request, "body": body, "questions": questions},
+            actor_id=actor_id,
+            member=member,
+        )
     return request
 
 
@@ -42,8 +46,11 @@ async def add(db: Database, table: str, request: int, member: str, actor_id: int
             f"INSERT OR IGNORE INTO {table} (request, member) VALUES (?, ?)", (request, member)
         )
         if added:
-            action = "session_request_signed" if table == "request_signatures" else (
-                "session_request_approved")
+            action = (
+                "session_request_signed"
+                if table == "request_signatures"
+                else ("session_request_approved")
+            )
             await audit.append(tx, action, {"request": request}, actor_id=actor_id, member=member)
     return bool(added)
 
@@ -53,11 +60,18 @@ async def get(db: Database, request: int) -> SessionRequest | None:
     if row is None:
         return None
     signed = await db.all(
-        "SELECT member FROM request_signatures WHERE request = ? ORDER BY member", (request,))
+        "SELECT member FROM request_signatures WHERE request = ? ORDER BY member", (request,)
+    )
     approved = await db.all(
-        "SELECT member FROM request_approvals WHERE request = ? ORDER BY member", (request,))
-    return SessionRequest(int(row[0]), str(row[1]), str(row[2]),
-                          tuple(str(r[0]) for r in signed), tuple(str(r[0]) for r in approved))
+        "SELECT member FROM request_approvals WHERE request = ? ORDER BY member", (request,)
+    )
+    return SessionRequest(
+        int(row[0]),
+        str(row[1]),
+        str(row[2]),
+        tuple(str(r[0]) for r in signed),
+        tuple(str(r[0]) for r in approved),
+    )
 
 
 async def all_requests(db: Database) -> list[SessionRequest]:

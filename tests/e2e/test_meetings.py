@@ -11,17 +11,39 @@ from bot.store import meetings as store
 from bot.store.meetings import AgendaItem
 from tests.botapi.server import visible
 
-AGENDA = [AgendaItem("1", "Budget", "Budget", "الميزانية"), AgendaItem("2", "Report", "Rapport", "التقرير")]
+AGENDA = [
+    AgendaItem("1", "Budget", "Budget", "الميزانية"),
+    AgendaItem("2", "Report", "Rapport", "التقرير"),
+]
 # The demo General Conference: 15 active capitals and cities, of whom TUNIS, BAMAKO and
 # DHAKA are in arrears, so 12 hold a voting right and 12 // 2 + 1 = 7 are needed.
-GC_VOTING = ["MAKKAH", "MADINAH", "QUDS", "CAIRO", "AMMAN", "RABAT", "DAKAR", "ABUJA", "KANO",
-             "ISLAMABAD", "KUALALUMPUR", "ISTANBUL"]
+GC_VOTING = [
+    "MAKKAH",
+    "MADINAH",
+    "QUDS",
+    "CAIRO",
+    "AMMAN",
+    "RABAT",
+    "DAKAR",
+    "ABUJA",
+    "KANO",
+    "ISLAMABAD",
+    "KUALALUMPUR",
+    "ISTANBUL",
+]
 
 
 async def gc_meeting(bot, chair="CAIRO", kind="ordinary", agenda=AGENDA):
     return await store.create_meeting(
-        bot.db, "gc", kind, "Session", clock.now() - timedelta(minutes=1), "Asia/Riyadh", chair,
-        agenda, actor="test",
+        bot.db,
+        "gc",
+        kind,
+        "Session",
+        clock.now() - timedelta(minutes=1),
+        "Asia/Riyadh",
+        chair,
+        agenda,
+        actor="test",
     )
 
 
@@ -53,6 +75,21 @@ async def check_in(users):
     for user in users.values():
         await user.send("/checkin")
         await user.expect("checked in")
+
+
+async def in_session(bot, server, codes, chair_member="CAIRO"):
+    """The chair and the delegates of ``codes`` check in; the chair opens the session."""
+    chair = await chair_of(bot, server, chair_member)
+    users = await delegates(bot, server, codes)
+    await chair.send("/checkin")
+    await chair.expect("checked in")
+    await check_in(users)
+    await chair.send("/call_quorum")
+    await chair.expect("Quorate")
+    return chair, users
+
+
+SIX = ["AMMAN", "RABAT", "DAKAR", "ABUJA", "KANO", "ISLAMABAD"]
 
 
 async def test_quorum_at_the_edge_then_in_session(bot, server):
@@ -87,7 +124,10 @@ async def test_quorum_at_the_edge_then_in_session(bot, server):
 
 async def test_checkin_is_per_member_and_checkout(bot, server):
     await gc_meeting(bot)
-    first, second = server.user(2200, "A", language_code="en"), server.user(2201, "B", language_code="en")
+    first, second = (
+        server.user(2200, "A", language_code="en"),
+        server.user(2201, "B", language_code="en"),
+    )
     await bot.join(first, "AMMAN")
     await bot.join(second, "AMMAN")
     await first.send("/checkin")
@@ -109,20 +149,21 @@ async def test_no_meeting_no_checkin(bot, server):
 
 async def test_open_vote_tie_broken_by_chair_both_ways(bot, server):
     meeting = await gc_meeting(bot)
-    chair = await chair_of(bot, server)
-    users = await delegates(bot, server, ["AMMAN", "RABAT", "DAKAR", "ABUJA", "KANO", "ISLAMABAD", "MAKKAH"])
-    await chair.send("/checkin")
-    await chair.expect("checked in")
-    await check_in(users)
-    await chair.send("/call_quorum")
-    await chair.expect("Quorate")
+    chair, users = await in_session(bot, server, [*SIX, "MAKKAH"])
     for round_, chair_choice in ((1, "Yes"), (2, "No")):
         await chair.send(f"/motion {round_}")
         ballot, turnout = await opened(chair)
         assert "0 of 8" in visible(turnout.text)
         # roll of 8: 4 yes (chair's member included when chair says yes), 4 no
-        choices = {"AMMAN": "Yes", "RABAT": "Yes", "DAKAR": "Yes", "ABUJA": "No", "KANO": "No",
-                   "ISLAMABAD": "No", "MAKKAH": "Yes" if chair_choice == "No" else "No"}
+        choices = {
+            "AMMAN": "Yes",
+            "RABAT": "Yes",
+            "DAKAR": "Yes",
+            "ABUJA": "No",
+            "KANO": "No",
+            "ISLAMABAD": "No",
+            "MAKKAH": "Yes" if chair_choice == "No" else "No",
+        }
         await vote(chair, ballot, chair_choice)
         for code, choice in choices.items():
             user = users[code]
@@ -131,7 +172,9 @@ async def test_open_vote_tie_broken_by_chair_both_ways(bot, server):
         result = visible((await chair.expect("Roll")).text)
         assert "tied; the chair's vote prevailed" in result
         assert ("Adopted" if chair_choice == "Yes" else "Rejected") in result
-        exported = await store.get_question(bot.db, (await store.questions_of(bot.db, meeting))[-1].id)
+        exported = await store.get_question(
+            bot.db, (await store.questions_of(bot.db, meeting))[-1].id
+        )
         assert exported.result["tie_broken_by_chair"] is True
         assert exported.result["outcome"] == ("adopted" if chair_choice == "Yes" else "rejected")
         assert {"member": "AMMAN", "choice": "yes"} in exported.result["votes"]
@@ -147,17 +190,17 @@ async def vote(user, ballot, choice):
 
 async def test_equal_yes_and_no_with_abstention_is_rejected_without_tie_break(bot, server):
     await gc_meeting(bot)
-    chair = await chair_of(bot, server)
-    users = await delegates(bot, server, ["AMMAN", "RABAT", "DAKAR", "ABUJA", "KANO", "ISLAMABAD"])
-    await chair.send("/checkin")
-    await chair.expect("checked in")
-    await check_in(users)
-    await chair.send("/call_quorum")
-    await chair.expect("Quorate")
+    chair, users = await in_session(bot, server, SIX)
     await chair.send("/motion 2")
     ballot, _ = await opened(chair)
     await vote(chair, ballot, "Yes")
-    for code, choice in {"AMMAN": "Yes", "RABAT": "Yes", "DAKAR": "No", "ABUJA": "No", "KANO": "No"}.items():
+    for code, choice in {
+        "AMMAN": "Yes",
+        "RABAT": "Yes",
+        "DAKAR": "No",
+        "ABUJA": "No",
+        "KANO": "No",
+    }.items():
         await vote(users[code], await users[code].expect("Item"), choice)
     await vote(users["ISLAMABAD"], await users["ISLAMABAD"].expect("Item"), "Abstain")
     await chair.send("/close")
@@ -167,13 +210,7 @@ async def test_equal_yes_and_no_with_abstention_is_rejected_without_tie_break(bo
 
 async def test_late_checkin_forged_and_replayed_buttons(bot, server):
     meeting = await gc_meeting(bot)
-    chair = await chair_of(bot, server)
-    users = await delegates(bot, server, ["AMMAN", "RABAT", "DAKAR", "ABUJA", "KANO", "ISLAMABAD"])
-    await chair.send("/checkin")
-    await chair.expect("checked in")
-    await check_in(users)
-    await chair.send("/call_quorum")
-    await chair.expect("Quorate")
+    chair, users = await in_session(bot, server, SIX)
     await chair.send("/motion 1")
     ballot, _ = await opened(chair)
     late = (await delegates(bot, server, ["ISTANBUL"], start=2500))["ISTANBUL"]
@@ -256,18 +293,15 @@ async def test_off_agenda_motion_refused_in_extraordinary_session(bot, server):
 
 async def test_secret_vote_keeps_choices_apart_and_lists_receipts(bot, server, tmp_path):
     meeting = await gc_meeting(bot)
-    chair = await chair_of(bot, server)
-    users = await delegates(bot, server, ["AMMAN", "RABAT", "DAKAR", "ABUJA", "KANO", "ISLAMABAD"])
-    await chair.send("/checkin")
-    await chair.expect("checked in")
-    await check_in(users)
-    await chair.send("/call_quorum")
-    await chair.expect("Quorate")
+    chair, users = await in_session(bot, server, SIX)
     await chair.send("/motion 1 secret")
     chair_ballot, _ = await opened(chair)
     receipts = []
-    for user, choice in [(chair, "Yes"), *[(users[c], "Yes") for c in ("AMMAN", "RABAT", "DAKAR")],
-                         *[(users[c], "No") for c in ("ABUJA", "KANO")]]:
+    for user, choice in [
+        (chair, "Yes"),
+        *[(users[c], "Yes") for c in ("AMMAN", "RABAT", "DAKAR")],
+        *[(users[c], "No") for c in ("ABUJA", "KANO")],
+    ]:
         ballot = chair_ballot if user is chair else await user.expect("Secret ballot")
         await vote(user, ballot, choice)
         final = visible(ballot.text)
@@ -284,14 +318,23 @@ async def test_secret_vote_keeps_choices_apart_and_lists_receipts(bot, server, t
         columns = [r[1] for r in conn.execute("PRAGMA table_info(ballots)")]
         assert columns == ["question", "receipt", "choice"]
         assert conn.execute("SELECT count(*) FROM votes").fetchone()[0] == 0
-        details = [r[0] for r in conn.execute("SELECT details FROM audit_log WHERE action = 'vote_cast'")]
+        details = [
+            r[0] for r in conn.execute("SELECT details FROM audit_log WHERE action = 'vote_cast'")
+        ]
         assert details and all("choice" not in d for d in details)
 
 
 async def council_meeting(bot):
     return await store.create_meeting(
-        bot.db, "council", "ordinary", "Council", clock.now() - timedelta(minutes=1),
-        "Asia/Riyadh", "AMMAN", AGENDA, actor="test",
+        bot.db,
+        "council",
+        "ordinary",
+        "Council",
+        clock.now() - timedelta(minutes=1),
+        "Asia/Riyadh",
+        "AMMAN",
+        AGENDA,
+        actor="test",
     )
 
 
@@ -363,13 +406,31 @@ async def test_meeting_created_from_the_cli_is_announced_to_its_body(bot, server
     arabic = server.user(2950, "Amal", language_code="ar")
     await bot.join(arabic, "AMMAN")
     (tmp_path / "agenda.csv").write_text(
-        "item,title_en,title_fr,title_ar\n1,Budget,Budget,الميزانية\n", encoding="utf-8")
+        "item,title_en,title_fr,title_ar\n1,Budget,Budget,الميزانية\n", encoding="utf-8"
+    )
     env = {"DATABASE_PATH": bot.settings.database_path, "PATH": "/usr/bin:/bin"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "meeting", "create", "--body", "gc", "--kind", "ordinary",
-        "--title", "Tenth session", "--starts", "2026-12-01T09:00", "--chair-member", "RABAT",
-        "--agenda", str(tmp_path / "agenda.csv"), env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "meeting",
+        "create",
+        "--body",
+        "gc",
+        "--kind",
+        "ordinary",
+        "--title",
+        "Tenth session",
+        "--starts",
+        "2026-12-01T09:00",
+        "--chair-member",
+        "RABAT",
+        "--agenda",
+        str(tmp_path / "agenda.csv"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     notice = visible((await users["CAIRO"].expect("is convened", timeout=10)).text)
