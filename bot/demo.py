@@ -66,7 +66,12 @@ def dues_csv(current_year: int) -> str:
 AGENDA = [
     ("1", "Adoption of the agenda", "Adoption de l'ordre du jour", "إقرار جدول الأعمال"),
     ("2", "Report of the Secretary General", "Rapport du Secrétaire général", "تقرير الأمين العام"),
-    ("3", "Budget of the Cooperation Fund", "Budget du Fonds de coopération", "ميزانية صندوق التعاون"),
+    (
+        "3",
+        "Budget of the Cooperation Fund",
+        "Budget du Fonds de coopération",
+        "ميزانية صندوق التعاون",
+    ),
 ]
 
 
@@ -79,6 +84,13 @@ async def load(db: Database, current_year: int, *, meeting: bool = True) -> None
     await registry.import_dues(db, parse_dues(dues_csv(current_year), kinds), actor="demo")
     if meeting and not await meetings.open_meetings(db):
         await meetings.create_meeting(
-            db, "gc", "ordinary", "General Conference (demo)", clock.now(), "Asia/Riyadh",
-            "RABAT", [meetings.AgendaItem(*row) for row in AGENDA], actor="demo",
+            db,
+            "gc",
+            "ordinary",
+            "General Conference (demo)",
+            clock.now(),
+            "Asia/Riyadh",
+            "RABAT",
+            [meetings.AgendaItem(*row) for row in AGENDA],
+            actor="demo",
         )

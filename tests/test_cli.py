@@ -116,25 +116,61 @@ def test_bad_setting_is_reported(env, capsys, monkeypatch):
 def test_meeting_create_agenda_close_and_exports(env, capsys):
     (env / "m.csv").write_text(MEMBERS_CSV, encoding="utf-8")
     run(capsys, "members", "import", str(env / "m.csv"))
-    (env / "a.csv").write_text("item,title_en,title_fr,title_ar\n1,Budget,Budget,الميزانية\n", encoding="utf-8")
-    code, _, err = run(capsys, "meeting", "create", "--body", "gc", "--kind", "extraordinary",
-                       "--title", "Extra", "--starts", "2026-01-01T10:00", "--chair-member", "RABAT")
+    (env / "a.csv").write_text(
+        "item,title_en,title_fr,title_ar\n1,Budget,Budget,الميزانية\n", encoding="utf-8"
+    )
+    code, _, err = run(
+        capsys,
+        "meeting",
+        "create",
+        "--body",
+        "gc",
+        "--kind",
+        "extraordinary",
+        "--title",
+        "Extra",
+        "--starts",
+        "2026-01-01T10:00",
+        "--chair-member",
+        "RABAT",
+    )
     assert code == 2 and "agenda" in err
-    code, out, _ = run(capsys, "meeting", "create", "--body", "gc", "--kind", "ordinary",
-                       "--title", "Session", "--starts", "2026-01-01T10:00", "--chair-member",
-                       "rabat", "--agenda", str(env / "a.csv"), "--json")
+    code, out, _ = run(
+        capsys,
+        "meeting",
+        "create",
+        "--body",
+        "gc",
+        "--kind",
+        "ordinary",
+        "--title",
+        "Session",
+        "--starts",
+        "2026-01-01T10:00",
+        "--chair-member",
+        "rabat",
+        "--agenda",
+        str(env / "a.csv"),
+        "--json",
+    )
     meeting = json.loads(out)
     assert code == 0 and meeting["starts_at"] == "2026-01-01T10:00:00+03:00"
     assert meeting["agenda"] == ["1"]
-    (env / "b.csv").write_text("item,title_en,title_fr,title_ar\n2,Report,Rapport,التقرير\n", encoding="utf-8")
+    (env / "b.csv").write_text(
+        "item,title_en,title_fr,title_ar\n2,Report,Rapport,التقرير\n", encoding="utf-8"
+    )
     assert run(capsys, "meeting", "agenda", str(meeting["id"]), str(env / "b.csv"))[0] == 0
     assert run(capsys, "meeting", "agenda", str(meeting["id"]), str(env / "b.csv"))[0] == 2
-    code, out, _ = run(capsys, "export", "attendance", "--meeting", str(meeting["id"]), "--format", "json")
+    code, out, _ = run(
+        capsys, "export", "attendance", "--meeting", str(meeting["id"]), "--format", "json"
+    )
     data = json.loads(out)
     # no dues rows: nothing was due, so every active capital and city holds a vote
     assert code == 0 and data["base"] == 15 and data["needed"] == 8
     assert data["attending"] == [] and data["quorate"] is False and data["postponed_until"] is None
-    code, out, _ = run(capsys, "export", "results", "--meeting", str(meeting["id"]), "--format", "csv")
+    code, out, _ = run(
+        capsys, "export", "results", "--meeting", str(meeting["id"]), "--format", "csv"
+    )
     assert code == 0 and out.splitlines()[0].startswith("question,kind")
     assert run(capsys, "meeting", "close", str(meeting["id"]))[0] == 0
     assert run(capsys, "meeting", "close", str(meeting["id"]))[0] == 2

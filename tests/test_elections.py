@@ -31,8 +31,9 @@ def test_arabic_labels_are_shaped_for_drawing():
 
 
 def test_chart_is_a_png_with_a_bar_per_candidate():
-    png = elections.chart(["القاهرة", "Dakar", "عمّان"], [5, 3, 0], [True, False, False],
-                          "انتخاب المجلس", "الأصوات")
+    png = elections.chart(
+        ["القاهرة", "Dakar", "عمّان"], [5, 3, 0], [True, False, False], "انتخاب المجلس", "الأصوات"
+    )
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert width == 770 and height > 150

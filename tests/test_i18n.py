@@ -41,7 +41,11 @@ def test_arabic_plural_message_picks_distinct_forms():
 
     with i18n.use_locale("ar"):
         forms = {
-            re.sub(r"\u2068[^\u2069]*\u2069", "#", tn("{n} member is in arrears:", "{n} members are in arrears:", n))
+            re.sub(
+                r"\u2068[^\u2069]*\u2069",
+                "#",
+                tn("{n} member is in arrears:", "{n} members are in arrears:", n),
+            )
             for n in (0, 1, 2, 3, 11, 100)
         }
     assert len(forms) == 6, forms
