@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -172,8 +172,11 @@ def hijri(moment: datetime) -> str:
 def when(moment: datetime, timezone: str) -> str:
     """A meeting time: the Gregorian date and time in the meeting's zone, then the Hijri date."""
     local = moment.astimezone(ZoneInfo(timezone))
-    text = format_datetime(local, "EEEE d MMMM y, HH:mm zzzz", locale=current())
-    return f"{text} ({hijri(local)})"
+    language = current()
+    separator = "، " if language == "ar" else ", "
+    date = format_date(local, "full", locale=language)
+    time = format_time(local, "HH:mm zzzz", locale=language)
+    return f"{date}{separator}{time} ({hijri(local)})"
 
 
 def day(moment: datetime, timezone: str) -> str:
