@@ -161,14 +161,17 @@ async def queue_in(
     return notice
 
 
-async def delivered_messages(db: Database, ref: str) -> list[tuple[int, str | None, int]]:
-    """(telegram_id, member, message_id) of every delivered last part of notices with ``ref``."""
+async def delivered_messages(
+    db: Database, ref: str, member: str
+) -> list[tuple[int, str | None, int]]:
+    """(telegram_id, member, message_id) of the last delivered part, to each delegate of
+    ``member``, of the notices with ``ref``."""
     rows = await db.all(
         "SELECT o.telegram_id, o.member, o.message_id FROM outbox o JOIN notices n"
-        " ON n.id = o.notice WHERE n.ref = ? AND o.state = 'delivered'"
+        " ON n.id = o.notice WHERE n.ref = ? AND o.member = ? AND o.state = 'delivered'"
         " AND o.part = (SELECT max(part) FROM outbox p WHERE p.notice = o.notice"
         " AND p.telegram_id = o.telegram_id) ORDER BY o.id",
-        (ref,),
+        (ref, member),
     )
     return [(int(r[0]), r[1], int(r[2])) for r in rows]
 

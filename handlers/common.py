@@ -63,12 +63,13 @@ async def identify(update: Update, svc: Services) -> Caller | None:
     account = await people.account(svc.db, user.id)
     if account is None or account.telegram_language != user.language_code:
         await people.seen(svc.db, user.id, user.language_code)
-    return await identify_id(svc, user.id)
+        account = await people.account(svc.db, user.id)
+    return await identify_id(svc, user.id, account)
 
 
-async def identify_id(svc: Services, telegram_id: int) -> Caller:
+async def identify_id(svc: Services, telegram_id: int, account: Account | None = None) -> Caller:
     """Who an account is, from the database alone (for messages the bot starts)."""
-    account = await people.account(svc.db, telegram_id)
+    account = account or await people.account(svc.db, telegram_id)
     language = (account.language if account and account.language else None) or (
         i18n.language_from_telegram(account.telegram_language if account else None)
     )

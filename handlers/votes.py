@@ -264,10 +264,9 @@ async def check_ballot(
     assert meeting is not None
     if question.closed_at is not None:
         return "closed"
-    if caller.member.code not in await store.roll_of(svc.db, question.id):
-        return "not_on_roll"
-    if caller.member.code in await store.voted(svc.db, question.id):
-        return "already_voted"
+    standing = await store.ballot_standing(svc.db, question.id, caller.member.code)
+    if standing != "may_vote":
+        return standing
     return question, meeting
 
 
@@ -392,10 +391,10 @@ async def show_recorded(
             return "\n".join(lines)
 
     await edit_query(query, await render(caller.language, True), None)
-    for telegram_id, code, message_id in await outbox.delivered_messages(
-        svc.db, f"q:{question.id}"
+    for telegram_id, _, message_id in await outbox.delivered_messages(
+        svc.db, f"q:{question.id}", member.code
     ):
-        if code != member.code or telegram_id == caller.telegram_id:
+        if telegram_id == caller.telegram_id:
             continue
         other = await identify_id(svc, telegram_id)
         try:

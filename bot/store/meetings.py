@@ -447,6 +447,19 @@ async def roll_of(db: Database, question: int) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+async def ballot_standing(db: Database, question: int, member: str) -> str:
+    """'not_on_roll', 'already_voted' or 'may_vote', in one query."""
+    row = await db.one(
+        "SELECT EXISTS (SELECT 1 FROM roll WHERE question = ?1 AND member = ?2),"
+        " EXISTS (SELECT 1 FROM participation WHERE question = ?1 AND member = ?2)",
+        (question, member),
+    )
+    assert row is not None
+    if not row[0]:
+        return "not_on_roll"
+    return "already_voted" if row[1] else "may_vote"
+
+
 async def voted(db: Database, question: int) -> list[str]:
     rows = await db.all(
         "SELECT member FROM participation WHERE question = ? ORDER BY member", (question,)
