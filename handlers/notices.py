@@ -154,7 +154,7 @@ async def _choose_audience(
         audience=Html(notices.audience_label(audience)),
     )
     question = t("Write one text for all languages, or one text per language?")
-    rows = [
+    rows: list[list[tuple[str, str]]] = [
         [(t("One text for all languages"), _button(after, "one"))],
         [(t("One text per language"), _button(after, "each"))],
         [_cancel(after)],

@@ -119,7 +119,7 @@ async def test_get_me_token_and_unknown_method(server: BotAPIServer, bot: Bot) -
             pass
 
 
-async def test_json_form_and_multipart_parameters_are_equivalent(server: BotAPIServer) -> None:
+async def test_json_and_form_parameters_are_equivalent(server: BotAPIServer) -> None:
     started(server)
     markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
     status, as_json = await call(
@@ -149,6 +149,29 @@ async def test_json_form_and_multipart_parameters_are_equivalent(server: BotAPIS
         assert body["result"]["from"]["is_bot"] is True
     ids = [b["result"]["message_id"] for b in (as_json, as_form, as_string)]
     assert ids == sorted(ids) and len(set(ids)) == 3
+
+
+async def test_raw_multipart_upload_with_attach_uri(server: BotAPIServer) -> None:
+    alice = started(server)
+    form = aiohttp.FormData()
+    form.add_field("chat_id", "1001")
+    form.add_field("photo", "attach://chart")
+    form.add_field("caption", "<b>Results</b>")
+    form.add_field("parse_mode", "HTML")
+    # In multipart requests objects travel as JSON-encoded strings.
+    form.add_field(
+        "reply_markup", json.dumps({"inline_keyboard": [[{"text": "Hi", "callback_data": "h"}]]})
+    )
+    form.add_field("chart", png(3, 2), filename="chart.png", content_type="image/png")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{server.url}/bot{TOKEN}/sendPhoto", data=form) as response,
+    ):
+        body = await response.json()
+    assert response.status == 200, body
+    assert body["result"]["caption"] == "Results"
+    message = await alice.expect("Results")
+    assert message.photo_bytes == png(3, 2) and message.buttons == [[("Hi", "h")]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,7 +610,7 @@ async def test_webhook_delivery_to_a_local_receiver(server: BotAPIServer, bot: B
 
 async def test_my_commands_per_scope_and_language(server: BotAPIServer, bot: Bot) -> None:
     alice = server.user(1001, "Alice", language_code="ar")
-    bob = server.user(1002, "Bob", language_code="fr")
+    bob = server.user(1002, "Bob", language_code="fr", started=True)
     await bot.set_my_commands([("start", "Start"), ("help", "Help")])
     await bot.set_my_commands([("start", "ابدأ")], language_code="ar")
     chat_scope = {"type": "chat", "chat_id": 1002}
@@ -682,6 +705,21 @@ async def test_expect_failure_explains_what_happened(server: BotAPIServer, bot: 
     with pytest.raises(AssertionError, match="can't parse entities") as caught:
         await alice.expect(timeout=0.2)
     assert "Hello" in str(caught.value)
+
+
+async def test_expect_unordered_and_predicates(server: BotAPIServer, bot: Bot) -> None:
+    alice = started(server)
+    for text in ("Turnout: 0 of 8", "Item 1: the budget", "Item 2"):
+        await bot.send_message(1001, text)
+    item, turnout = await alice.expect_unordered("Item 1", lambda m: "Turnout" in m.text)
+    assert (item.text, turnout.text) == ("Item 1: the budget", "Turnout: 0 of 8")
+    second = await alice.expect(lambda m: m.text.startswith("Item"))
+    with pytest.raises(AssertionError, match="do not match"):
+        await bot.send_message(1001, "a")
+        await bot.send_message(1001, "b")
+        await alice.expect_unordered("a", "a")
+    await bot.delete_message(1001, second.message_id)
+    assert (await second.wait_for(deleted=True)).deleted
 
 
 # --------------------------------------------------------------------------------------------
