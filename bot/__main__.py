@@ -377,7 +377,7 @@ async def export(settings: Settings, args: argparse.Namespace) -> int:
         if text is None:
             text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
         if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+            await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
         else:
             sys.stdout.write(text)
         return 0
@@ -441,13 +441,49 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
     return await with_db(settings, work)
 
 
-async def backup(settings: Settings, args: argparse.Namespace) -> int:
-    target = Path(args.file)
+def _backup_target(file: str) -> Path:
+    target = Path(file)
     if target.exists():
         raise CliError(f"{target} exists: choose a new file")
+    if not target.parent.is_dir():
+        raise CliError(f"{target.parent} is not a directory")
+    return target
+
+
+def _finish_backup(partial: Path, target: Path | None) -> None:
+    """Check the copy, then give it its name: a file with that name is a whole backup.
+    Without a target (the copy failed) only remove what was written."""
+    import contextlib
+    import os
+    import sqlite3
+
+    try:
+        if target is None:
+            return
+        with contextlib.closing(sqlite3.connect(partial)) as copy:
+            check = copy.execute("PRAGMA quick_check").fetchone()
+        if not check or check[0] != "ok":
+            raise CliError(f"the copy failed its integrity check: {check}")
+        os.replace(partial, target)
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot check the copy: {exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+async def backup(settings: Settings, args: argparse.Namespace) -> int:
+    import sqlite3
+
+    target = _backup_target(args.file)
+    partial = target.with_name(f".{target.name}.partial")
 
     async def work(db: Database) -> int:
-        await db.backup(str(target))
+        try:
+            await db.backup(str(partial))
+        except sqlite3.Error as exc:
+            _finish_backup(partial, None)
+            raise CliError(f"cannot write {target}: {exc}") from None
+        _finish_backup(partial, target)
         print(f"backup written to {target}")
         return 0
 
@@ -455,30 +491,35 @@ async def backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.audit import verify_chain
+    from bot.audit import verify_log
 
     async def work(db: Database) -> int:
-        found = await audit.entries(db)
-        problem = verify_chain(found)
+        found, head = await audit.log_and_head(db)
+        problem = verify_log(found, head)
         if problem is not None:
             print(
                 f"audit log broken at entry {problem.entry_id}: {problem.reason}", file=sys.stderr
             )
             return 1
-        print(f"audit log intact: {len(found)} entries")
+        if head is None:
+            print("audit log intact: it is empty")
+        else:
+            # Recorded in the minutes, the head lets a later check see a rewritten log.
+            print(f"audit log intact: {len(found)} entries, head {head.id} {head.hash}")
         return 0
 
     return await with_db(settings, work)
 
 
 async def forget(settings: Settings, args: argparse.Namespace) -> int:
-    if not args.telegram_id.lstrip("-").isdigit():
-        raise CliError("TELEGRAM_ID must be a number")
+    raw = args.telegram_id.strip()
+    if not raw.isdigit() or int(raw) <= 0:
+        raise CliError("TELEGRAM_ID must be a Telegram user id (a positive number)")
 
     async def work(db: Database) -> int:
-        if not await audit.forget(db, int(args.telegram_id)):
-            raise CliError(f"no person with Telegram id {args.telegram_id}")
-        print(f"personal data of {args.telegram_id} erased")
+        if not await audit.forget(db, int(raw)):
+            raise CliError(f"no person with Telegram id {raw}")
+        print(f"personal data of {raw} erased; votes and the audit log are kept")
         return 0
 
     return await with_db(settings, work)
@@ -490,8 +531,7 @@ def run_polling(settings: Settings, args: argparse.Namespace) -> int:
     if args.demo:
         asyncio.run(_demo_if_empty(settings))
     application = build_application(settings)
-    application.run_polling(allowed_updates=["message", "callback_query"])
-    return 0
+    return serve(settings, lambda: application.run_polling(allowed_updates=UPDATES))
 
 
 async def _demo_if_empty(settings: Settings) -> None:
@@ -506,6 +546,7 @@ async def _demo_if_empty(settings: Settings) -> None:
 
 
 def run_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    import re
     from urllib.parse import urlparse
 
     from bot.app import build_application
@@ -514,15 +555,46 @@ def run_webhook(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError("WEBHOOK_URL is not set")
     if not settings.webhook_secret:
         raise CliError("WEBHOOK_SECRET is not set: the webhook refuses requests without it")
+    # Telegram's rule for secret tokens: checked here rather than refused at setWebhook.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.webhook_secret):
+        raise CliError("WEBHOOK_SECRET must be 1 to 256 characters A-Z, a-z, 0-9, _ or -")
     application = build_application(settings)
-    application.run_webhook(
-        listen="0.0.0.0",
-        port=settings.port,
-        url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-        webhook_url=settings.webhook_url,
-        secret_token=settings.webhook_secret,
-        allowed_updates=["message", "callback_query"],
+    return serve(
+        settings,
+        lambda: application.run_webhook(
+            listen="0.0.0.0",
+            port=settings.port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=UPDATES,
+        ),
     )
+
+
+UPDATES = ["message", "callback_query"]
+
+
+def serve(settings: Settings, run: Callable[[], None]) -> int:
+    """Run the bot until it is stopped. A failure to start is one line on stderr; any other
+    failure goes through logging: neither may print the token (Telegram's refusal of a token
+    quotes it)."""
+    import logging
+
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.logs import redact, secret_forms
+
+    try:
+        run()
+    except InvalidToken:
+        raise CliError("Telegram rejected BOT_TOKEN: check it with @BotFather") from None
+    except TelegramError as exc:
+        secrets = secret_forms([settings.bot_token, settings.webhook_secret])
+        raise CliError(f"cannot start the bot: {redact(str(exc), secrets)}") from None
+    except Exception:
+        logging.getLogger("bot").critical("the bot stopped", exc_info=True)
+        return 1
     return 0
 
 

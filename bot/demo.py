@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.registry import parse_dues, parse_members
 from bot import clock
+from bot.registry import parse_dues, parse_members
 from bot.store import Database, meetings, registry
 
 MEMBERS_CSV = """code,name_en,name_fr,name_ar,country,region,kind,council,active

@@ -1,30 +1,90 @@
-"""Logging that never shows the bot token (httpx logs request URLs, which contain it)."""
+"""Logging that never shows the bot token (httpx logs request URLs, which contain it).
+
+The token is removed from every log record when the record is made, whichever logger made
+it and whichever handler writes it: a handler added later (a test's, an operator's) sees
+the redacted record too. Tracebacks are formatted and redacted at the same moment, since
+an exception's text may quote a URL.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bot.config import Settings
 
+REDACTED = "<redacted>"
+
+
+def secret_forms(values: Iterable[str]) -> list[str]:
+    """What must never be written: each value, and the secret half of a bot token on its
+    own (it is what authenticates; the numeric half is the bot's public id)."""
+    forms: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        forms.add(value)
+        head, sep, tail = value.partition(":")
+        if sep and head.isdigit() and len(tail) >= 8:
+            forms.add(tail)
+    return sorted(forms, key=len, reverse=True)  # longest first: the token before its half
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _scrub(record: logging.LogRecord, secrets: list[str]) -> None:
+    if not secrets:
+        return
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed call: leave it to the handler to report
+        return
+    redacted = redact(message, secrets)
+    if redacted != message:
+        record.msg, record.args = redacted, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text, secrets)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info, secrets)
+
 
 class RedactToken(logging.Filter):
+    """The same redaction as a handler filter, for records made before setup_logging."""
+
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.secrets = secret_forms(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "<redacted>")
-        if redacted != message or record.exc_info:
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                for secret in self.secrets:
-                    record.exc_text = record.exc_text.replace(secret, "<redacted>")
-            record.msg, record.args = redacted, None
+        _scrub(record, self.secrets)
         return True
+
+
+_SECRETS: list[str] = []
+_installed: Callable[..., logging.LogRecord] | None = None
+
+
+def _install_record_factory() -> None:
+    """Wrap the record factory once per process; the secrets it removes can change."""
+    global _installed
+    if _installed is not None and logging.getLogRecordFactory() is _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _scrub(record, _SECRETS)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = factory
 
 
 def setup_logging(settings: Settings) -> None:
@@ -35,6 +95,8 @@ def setup_logging(settings: Settings) -> None:
         root.addHandler(stream)
     root.setLevel(settings.log_level)
     secrets = [settings.bot_token, settings.webhook_secret]
+    _SECRETS[:] = secret_forms([*_SECRETS, *secrets])
+    _install_record_factory()
     for handler in root.handlers:
         if not any(isinstance(f, RedactToken) for f in handler.filters):
             handler.addFilter(RedactToken(secrets))

@@ -11,7 +11,7 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bot import clock, rules
 from bot.registry import Member
@@ -99,9 +99,7 @@ class QuorumState:
         """Quorate (R3), or after reconvening any counted member attends (R4)."""
         if self.reconvened:
             return rules.reconvened_valid(
-                self.meeting.body,
-                len(self.attending_voting),
-                len(self.attending),  # type: ignore[arg-type]
+                self.meeting.body, len(self.attending_voting), len(self.attending)
             )
         return self.quorum.quorate
 
@@ -177,18 +175,22 @@ async def count_resolution(db: Database, question: Question, chair_member: str) 
         votes: list[dict[str, str]] = []
         receipts = sorted(r for r, _ in ballots)
     else:
-        cast = await store.open_votes(db, question.id)
-        choices = list(cast.values())
-        chair_vote = _choice_word(cast.get(chair_member))
-        votes = [{"member": m, "choice": _choice_word(c) or c} for m, c in sorted(cast.items())]
+        recorded = await store.open_votes(db, question.id)
+        choices = list(recorded.values())
+        chair_vote = _choice_word(recorded.get(chair_member))
+        votes = [{"member": m, "choice": _choice_word(c) or c} for m, c in sorted(recorded.items())]
         receipts = []
     tally = {
         word: sum(1 for c in choices if _choice_word(c) == word)
         for word in ("yes", "no", "abstain")
     }
     result = rules.resolution_result(
-        len(roll), tally["yes"], tally["no"], tally["abstain"], chair_vote
-    )  # type: ignore[arg-type]
+        len(roll),
+        tally["yes"],
+        tally["no"],
+        tally["abstain"],
+        cast(rules.Choice | None, chair_vote),
+    )
     pending = question.secret and rules.needs_chair_casting_vote(
         len(roll), tally["yes"], tally["no"]
     )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import i18n
@@ -228,6 +229,13 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
             do_quote=False,
         )
         markup = None
+
+
+def uneditable(exc: BadRequest) -> bool:
+    """Telegram refused an edit because the message is too old or gone (not a bug of ours:
+    the caller sends the content as a new message instead)."""
+    text = str(exc).lower()
+    return any(s in text for s in ("can't be edited", "not found", "message_id_invalid"))
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:

@@ -262,7 +262,9 @@ async def chart_png(svc: Services, question: Question, language: str) -> bytes:
     names = await candidate_names(svc, question.election or 0, language)
     codes = list(data.get("candidates", []))
     with i18n.use_locale(language):
-        title = str(t("{title}, round {round}", title=data.get("title", ""), round=data.get("round", 1)))
+        title = str(
+            t("{title}, round {round}", title=data.get("title", ""), round=data.get("round", 1))
+        )
         words = str(t("Votes"))
     return core.chart(
         [names.get(c, c) for c in codes],

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Update
+from telegram import Update, User
 from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot import i18n
+from bot.app import services
 from bot.i18n import t
-from handlers.common import Context
+from handlers.common import Context, identify_id
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ async def on_error(update: object, context: Context) -> None:
         user.id if user else None,
         exc_info=context.error,
     )
+    # The failure may have come before the handler set the user's language.
+    i18n.set_locale(await _language(context, user))
     text = t(
         "Something went wrong on our side. Please try again; if it happens again, tell the General Secretariat."
     )
@@ -43,6 +46,17 @@ async def on_error(update: object, context: Context) -> None:
         log.warning("could not tell user %s about the error", user.id if user else None)
     finally:
         i18n.set_locale(i18n.DEFAULT)
+
+
+async def _language(context: Context, user: User | None) -> str:
+    """The user's chosen language, else Telegram's, else the default: the database may be
+    what failed."""
+    if user is None:
+        return i18n.DEFAULT
+    try:
+        return (await identify_id(services(context), user.id)).language
+    except Exception:
+        return i18n.language_from_telegram(user.language_code)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -401,7 +401,7 @@ async def announce_convened(svc: Services, meeting: Meeting) -> int:
 
     def render() -> str:
         language = i18n.current()
-        lines = [
+        lines: list[str] = [
             t("📣 <b>{meeting}</b> is convened.", meeting=meeting_label(meeting)),
             t("Opens: {time}", time=i18n.when(meeting.starts_at, meeting.timezone)),
         ]
@@ -445,21 +445,21 @@ async def reconvene(
         return
     state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
     in_session = rules.reconvened_valid(
-        meeting.body,
-        len(state.attending_voting),  # type: ignore[arg-type]
-        len(state.attending),
+        meeting.body, len(state.attending_voting), len(state.attending)
     )
     if not await store.reconvene(svc.db, meeting.id, in_session):
         return
-    if in_session:
-        render = lambda: t(
-            "▶️ {meeting} has reconvened and is in session.", meeting=meeting_label(meeting)
-        )  # noqa: E731
-    else:
-        render = lambda: t(
+
+    def render() -> str:
+        if in_session:
+            return t(
+                "▶️ {meeting} has reconvened and is in session.", meeting=meeting_label(meeting)
+            )
+        return t(
             "▶️ {meeting} has reconvened. It opens as soon as one member that counts checks in and the chair calls the quorum.",
             meeting=meeting_label(meeting),
-        )  # noqa: E731
+        )
+
     await notify_body(svc, meeting, "reconvened", render)
 
 

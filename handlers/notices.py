@@ -22,7 +22,7 @@ from bot.app import Services, services
 from bot.i18n import Html, t, tn
 from bot.notices import Draft, NoRecipients
 from handlers import fallback
-from handlers.common import Caller, Context, action, keyboard, reply
+from handlers.common import Caller, Context, action, keyboard, reply, uneditable
 
 # Button value -> audience (callback data allows no colon inside an argument).
 AUDIENCE_BUTTONS = {
@@ -90,8 +90,14 @@ async def _edit(
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
+        if "not modified" in str(exc).lower():
+            return
+        if not uneditable(exc):
             raise
+        # Too old to edit, or gone: the same content comes as a new message.
+        await query.get_bot().send_message(
+            query.from_user.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
 
 
 @action("secretariat")

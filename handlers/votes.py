@@ -20,7 +20,15 @@ from bot.store import Database, people
 from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
 from handlers import elections
-from handlers.common import Caller, Context, action, identify_id, keyboard, reply
+from handlers.common import (
+    Caller,
+    Context,
+    action,
+    identify_id,
+    keyboard,
+    reply,
+    uneditable,
+)
 from handlers.meetings import (
     body_delegates,
     body_name,
@@ -410,8 +418,14 @@ async def edit_query(query: Any, text: str, buttons: list[list[tuple[str, str]]]
     try:
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in str(exc):
+        if "not modified" in str(exc):
+            return
+        if not uneditable(exc):
             raise
+        # The ballot is too old to edit, or gone: the same content comes as a new message.
+        await query.get_bot().send_message(
+            query.from_user.id, text, parse_mode="HTML", reply_markup=markup
+        )
 
 
 @action("delegate")
@@ -481,6 +495,7 @@ async def ask_casting_vote(svc: Services, question: Question, meeting: Meeting) 
             continue
         caller = await identify_id(svc, account.telegram_id)
         with i18n.use_locale(caller.language):
+            prompt: str
             if question.kind == "resolution":
                 prompt = t(
                     "The secret vote is tied: yes and no are each exactly half of the roll. The chair's vote prevails: how does the chair vote?"

@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from bot.audit import GENESIS, Entry, entry_hash, verify_chain
+from bot.audit import GENESIS, Entry, Head, entry_hash, verify_chain, verify_log
 
 
 def chain(n):
@@ -25,4 +25,32 @@ def test_altered_removed_inserted():
     inserted = (
         entries[:2] + [replace(entries[2], id=3)] + [replace(e, id=e.id + 1) for e in entries[2:]]
     )
-    assert verify_chain(inserted).entry_id == 4
+    # a copy of entry 3 put in at 3, the rest pushed down: the hashes of the pushed-down
+    # entries still fit their old ids, so the insertion is named where it happened
+    assert verify_chain(inserted).entry_id == 3
+
+
+def test_renumbered_insertion_and_removal_are_named():
+    entries = chain(6)
+    forged_hash = entry_hash(4, "2026-11-25T00:00:00+00:00", "cli", "X", "y", "{}", entries[2].hash)
+    forged = Entry(
+        4, "2026-11-25T00:00:00+00:00", "cli", "X", "y", "{}", entries[2].hash, forged_hash
+    )
+    inserted = entries[:3] + [forged] + [replace(e, id=e.id + 1) for e in entries[3:]]
+    problem = verify_chain(inserted)
+    assert problem.entry_id == 4 and problem.reason.startswith("inserted")
+    removed = entries[:3] + [replace(e, id=e.id - 1) for e in entries[4:]]
+    problem = verify_chain(removed)
+    assert problem.entry_id == 4 and "1 entry removed" in problem.reason
+
+
+def test_the_head_shows_what_the_chain_cannot():
+    entries = chain(5)
+    head = Head(5, entries[-1].hash)
+    assert verify_log(entries, head) is None
+    assert verify_log([], None) is None
+    truncated = verify_log(entries[:3], head)
+    assert truncated.entry_id == 4 and "removed" in truncated.reason
+    assert verify_log(entries, Head(4, entries[3].hash)).entry_id == 5
+    assert verify_log(entries, Head(5, "0" * 64)).entry_id == 5
+    assert "missing" in verify_log(entries, None).reason

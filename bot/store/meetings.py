@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot import clock
+from bot.rules import Body, SessionKind
 from bot.store import Database, Tx, audit
 
 
 @dataclass(frozen=True)
 class Meeting:
     id: int
-    body: str
-    kind: str
+    body: Body
+    kind: SessionKind
     title: str
     starts_at: datetime
     timezone: str
@@ -62,8 +64,8 @@ def _meeting(row: Sequence[Any]) -> Meeting:
     assert starts is not None
     return Meeting(
         int(row[0]),
-        str(row[1]),
-        str(row[2]),
+        typing.cast(Body, row[1]),  # the schema's CHECK allows only these values
+        typing.cast(SessionKind, row[2]),
         str(row[3]),
         starts,
         str(row[5]),

@@ -293,10 +293,28 @@ CREATE TABLE request_approvals (
 );
 """
 
+V6_AUDIT_HEAD = """
+-- The audit log's last entry, kept apart from it: removing entries from the end leaves a
+-- chain that is intact by itself, but no longer ends where this row says.
+CREATE TABLE audit_head (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    id INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (singleton, id, hash)
+    SELECT 1, id, hash FROM audit_log ORDER BY id DESC LIMIT 1;
+CREATE TRIGGER audit_head_follows AFTER INSERT ON audit_log
+WHEN NEW.id > coalesce((SELECT id FROM audit_head), 0)
+BEGIN
+    INSERT OR REPLACE INTO audit_head (singleton, id, hash) VALUES (1, NEW.id, NEW.hash);
+END;
+"""
+
 MIGRATIONS: list[str] = [
     V1_REGISTRY,
     V2_OUTBOX,
     V3_MEETINGS,
     V4_ELECTIONS,
     V5_SESSION_REQUESTS,
+    V6_AUDIT_HEAD,
 ]
