@@ -1,17 +1,18 @@
-"""/invite and /revoke for the secretariat."""
+"""/invite and /revoke for the secretariat, and reminders of invitations about to expire."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import i18n, invitations
-from bot.app import services
+from bot import clock, i18n, invitations, outbox
+from bot.app import Services, services
 from bot.i18n import t
 from bot.store import people, registry
-from handlers.common import Caller, Context, action, reply
+from handlers.common import Caller, Context, action, identify_id, reply
 
 
 @action("secretariat")
@@ -75,7 +76,57 @@ async def revoke(update: Update, context: Context, caller: Caller) -> None:
     )
 
 
+REMIND_BEFORE = timedelta(days=2)
+REMIND_EVERY = timedelta(hours=6)
+
+
+async def remind_expiring(svc: Services) -> int | None:
+    """Tell the secretariat, once per invitation, which unused ones expire within two days
+    (the invitee has no Telegram account with us yet, so the secretariat is who can act).
+    Returns the notice id, or None when there was nothing to say."""
+    now = clock.now()
+    expiring = await people.take_expiring(svc.db, now, now + REMIND_BEFORE)
+    if not expiring:
+        return None
+    members = {m.code: m for m in await registry.members(svc.db)}
+    messages = []
+    for telegram_id in await people.secretariat_ids(svc.db, svc.settings.secretariat_ids):
+        who = await identify_id(svc, telegram_id)
+        with i18n.use_locale(who.language):
+            lines = [
+                i18n.tn(
+                    "⏰ {n} unused invitation expires within two days:",
+                    "⏰ {n} unused invitations expire within two days:",
+                    len(expiring),
+                )
+            ]
+            for invitation in expiring:
+                member = members.get(invitation.member or "")
+                lines.append(
+                    t(
+                        "• {who} ({role}), until {expires}",
+                        who=member.name(who.language) if member else t("the General Secretariat"),
+                        role=role_name(invitation.role),
+                        expires=i18n.day(invitation.expires_at, svc.settings.timezone),
+                    )
+                )
+            lines.append(t("Send a new invitation with /invite if the person still needs one."))
+        messages.append(outbox.Outgoing(telegram_id, who.language, "\n".join(lines)))
+    if not messages:
+        return None
+    return await outbox.queue(svc.db, "reminder", messages, ref="invitations", actor="bot")
+
+
+async def _reminder_job(context: Context) -> None:
+    await remind_expiring(services(context))
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    queue = application.job_queue
+    assert queue is not None
+    queue.run_repeating(
+        _reminder_job, interval=REMIND_EVERY, first=timedelta(seconds=30), name="reminders"
+    )
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("invite", invite, private))
     application.add_handler(CommandHandler("revoke", revoke, private))

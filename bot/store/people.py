@@ -224,3 +224,27 @@ async def issue_invitation(
     return invitations.Issued(
         code, invitations.invite_link(bot_username, code), member, role, expires
     )
+
+
+async def take_expiring(db: Database, now: datetime, until: datetime) -> list[Invitation]:
+    """Unused, unrevoked invitations expiring before ``until`` that nobody was reminded of
+    yet; they are marked reminded in the same transaction, so each is reminded once."""
+    async with db.transaction() as tx:
+        rows = await tx.all(
+            f"SELECT {_INVITATION_FIELDS} FROM invitations WHERE used_at IS NULL"
+            " AND revoked_at IS NULL AND reminded_at IS NULL AND expires_at > ?"
+            " AND expires_at <= ? ORDER BY expires_at",
+            (clock.iso(now), clock.iso(until)),
+        )
+        found = [_invitation(tuple(row)) for row in rows]
+        await tx.executemany(
+            "UPDATE invitations SET reminded_at = ? WHERE id = ?",
+            [(clock.iso(now), invitation.id) for invitation in found],
+        )
+    return found
+
+
+async def secretariat_ids(db: Database, configured: frozenset[int]) -> list[int]:
+    """Every secretariat account: those in SECRETARIAT_IDS and those invited as such."""
+    rows = await db.all("SELECT telegram_id FROM users WHERE role = 'secretariat'")
+    return sorted(configured | {int(r[0]) for r in rows})

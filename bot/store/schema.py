@@ -310,6 +310,11 @@ BEGIN
 END;
 """
 
+V7_INVITATION_REMINDERS = """
+-- When the secretariat was reminded that an unused invitation is about to expire (once).
+ALTER TABLE invitations ADD COLUMN reminded_at TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     V1_REGISTRY,
     V2_OUTBOX,
@@ -317,4 +322,5 @@ MIGRATIONS: list[str] = [
     V4_ELECTIONS,
     V5_SESSION_REQUESTS,
     V6_AUDIT_HEAD,
+    V7_INVITATION_REMINDERS,
 ]

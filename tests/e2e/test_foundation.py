@@ -162,3 +162,36 @@ async def test_unregistered_users_only_learn_how_to_join(bot, server):
     for command in ("/dues", "/help", "/arrears", "hello"):
         await stranger.send(command)
         await stranger.expect("invitation")
+
+
+async def test_secretariat_is_reminded_once_of_invitations_about_to_expire(
+    bot, server, secretariat
+):
+    from datetime import timedelta
+
+    from handlers.invitations import remind_expiring
+
+    await secretariat.send("/help")
+    await secretariat.expect("/invite")
+    soon = clock.now() + timedelta(hours=20)
+    await people.create_invitation(bot.db, "soon-code", "CAIRO", "chair", soon, actor="t")
+    await people.create_invitation(
+        bot.db, "later-code", "DAKAR", "delegate", soon + timedelta(days=5), actor="t"
+    )
+    await people.revoke_invitations(bot.db, "DAKAR", actor="t")  # revoked: no reminder
+    await people.create_invitation(bot.db, "amman-code", "AMMAN", "delegate", soon, actor="t")
+    amman = server.user(1020, "Used", language_code="en")
+    await amman.send("/start amman-code")  # used: no reminder
+    await amman.expect("Welcome")
+    assert await remind_expiring(services_of(bot)) is not None
+    reminder = await secretariat.expect("expires within two days")
+    assert "Cairo (chair)" in reminder.text.replace("\u2068", "").replace("\u2069", "")
+    assert "Dakar" not in reminder.text and "Amman" not in reminder.text
+    assert await remind_expiring(services_of(bot)) is None  # once per invitation
+    await secretariat.expect_nothing(0.3)
+
+
+def services_of(bot):
+    from bot.app import services
+
+    return services(bot.application)
