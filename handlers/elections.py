@@ -119,20 +119,13 @@ async def election(
 @action("registered")
 async def ballot_press(update: Update, context: Context, caller: Caller) -> None:
     """Toggle (et), Submit (es) or Confirm (ec): every claim checked again here."""
-    from handlers.votes import check_ballot, edit_query, refresh_turnout, refusal, show_recorded
+    from handlers.votes import checked_press, edit_query, refresh_turnout, refusal, show_recorded
 
-    query = update.callback_query
-    assert query is not None
+    pressed = await checked_press(update, context, caller, None)
+    if pressed is None:
+        return
+    query, question, meeting, parsed = pressed
     svc = services(context)
-    parsed = callbacks.parse(query.data)
-    if parsed is None:
-        await query.answer(t("This button is not valid."), show_alert=True)
-        return
-    checked = await check_ballot(svc, caller, parsed.args[0])
-    if isinstance(checked, str):
-        await query.answer(refusal(checked), show_alert=True)
-        return
-    question, meeting = checked
     mask = core.parse_mask(parsed.args[1], question.candidates)
     if mask is None or question.kind == "resolution":
         await query.answer(t("This button is not valid."), show_alert=True)

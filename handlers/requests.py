@@ -97,25 +97,43 @@ def render(request: store.SessionRequest, state: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def take_part(update: Update, svc: Services, caller: Caller, raw_id: str, table: str) -> None:
+    """Sign (``request_signatures``) or approve (``request_approvals``) request ``raw_id``
+    for the caller's member, once, then show where the request stands."""
+    assert caller.member is not None
+    found = await store.get(svc.db, int(raw_id))
+    if found is None:
+        await reply(update, t("There is no request {id}.", id=raw_id[:12]))
+        return
+    signing = table == "request_signatures"
+    refusal = await may_take_part(svc, found.body, caller.member.code, signing)
+    if refusal:
+        await reply(update, refusal)
+        return
+    if not await store.add(svc.db, table, found.id, caller.member.code, caller.telegram_id):
+        await reply(
+            update,
+            t("Your member has already signed this request.")
+            if signing
+            else t("Your member has already approved this request."),
+        )
+        return
+    await show(update, svc, found.id)
+
+
+async def show(update: Update, svc: Services, request_id: int) -> None:
+    found = await store.get(svc.db, request_id)
+    assert found is not None
+    await reply(update, render(found, await standing(svc, found)))
+
+
 @action("delegate")
 async def request_session(update: Update, context: Context, caller: Caller) -> None:
     svc = services(context)
     args = context.args or []
     assert caller.member is not None
     if len(args) == 1 and args[0].isdigit():
-        found = await store.get(svc.db, int(args[0]))
-        if found is None:
-            await reply(update, t("There is no request {id}.", id=args[0][:12]))
-            return
-        refusal = await may_take_part(svc, found.body, caller.member.code, True)
-        if refusal:
-            await reply(update, refusal)
-            return
-        if not await store.add(
-            svc.db, "request_signatures", found.id, caller.member.code, caller.telegram_id
-        ):
-            await reply(update, t("Your member has already signed this request."))
-            return
+        await take_part(update, svc, caller, args[0], "request_signatures")
     elif len(args) >= 2 and args[0].lower() in ("gc", "council"):
         body, questions = args[0].lower(), " ".join(args[1:])[:1000]
         refusal = await may_take_part(svc, body, caller.member.code, True)
@@ -125,40 +143,18 @@ async def request_session(update: Update, context: Context, caller: Caller) -> N
         request_id = await store.create(
             svc.db, body, questions, caller.member.code, caller.telegram_id
         )
-        found = await store.get(svc.db, request_id)
+        await show(update, svc, request_id)
     else:
         await reply(update, t("Usage: {usage}", usage=USAGE))
-        return
-    assert found is not None
-    found = await store.get(svc.db, found.id)
-    assert found is not None
-    await reply(update, render(found, await standing(svc, found)))
 
 
 @action("delegate")
 async def approve_session(update: Update, context: Context, caller: Caller) -> None:
-    svc = services(context)
     args = context.args or []
-    assert caller.member is not None
     if len(args) != 1 or not args[0].isdigit():
         await reply(update, t("Usage: {usage}", usage=USAGE))
         return
-    found = await store.get(svc.db, int(args[0]))
-    if found is None:
-        await reply(update, t("There is no request {id}.", id=args[0][:12]))
-        return
-    refusal = await may_take_part(svc, found.body, caller.member.code, False)
-    if refusal:
-        await reply(update, refusal)
-        return
-    if not await store.add(
-        svc.db, "request_approvals", found.id, caller.member.code, caller.telegram_id
-    ):
-        await reply(update, t("Your member has already approved this request."))
-        return
-    found = await store.get(svc.db, found.id)
-    assert found is not None
-    await reply(update, render(found, await standing(svc, found)))
+    await take_part(update, services(context), caller, args[0], "request_approvals")
 
 
 @action("registered")

@@ -278,23 +278,34 @@ async def check_ballot(
     return question, meeting
 
 
-@action("registered")
-async def ballot_button(update: Update, context: Context, caller: Caller) -> None:
+async def checked_press(
+    update: Update, context: Context, caller: Caller, choices: Sequence[str] | None
+) -> tuple[Any, Question, Meeting, callbacks.Callback] | None:
+    """A ballot button's claims checked again (``choices``: the values its last field may
+    take, None for any); answers the press itself on a refusal."""
     query = update.callback_query
     assert query is not None
     parsed = callbacks.parse(query.data)
-    if parsed is None or parsed.args[1] not in CHOICE_CODES:
+    if parsed is None or (choices is not None and parsed.args[1] not in choices):
         await query.answer(t("This button is not valid."), show_alert=True)
-        return
-    svc = services(context)
-    checked = await check_ballot(svc, caller, parsed.args[0])
+        return None
+    checked = await check_ballot(services(context), caller, parsed.args[0])
     if isinstance(checked, str):
         await query.answer(refusal(checked), show_alert=True)
+        return None
+    return query, checked[0], checked[1], parsed
+
+
+@action("registered")
+async def ballot_button(update: Update, context: Context, caller: Caller) -> None:
+    pressed = await checked_press(update, context, caller, CHOICE_CODES)
+    if pressed is None:
         return
-    await query.answer()
-    question, meeting = checked
-    assert caller.member is not None
+    query, question, meeting, parsed = pressed
     choice = parsed.args[1]
+    await query.answer()
+    svc = services(context)
+    assert caller.member is not None
     text = "\n".join(
         [
             await ballot_text(
@@ -319,20 +330,14 @@ async def ballot_button(update: Update, context: Context, caller: Caller) -> Non
 
 @action("registered")
 async def confirm_button(update: Update, context: Context, caller: Caller) -> None:
-    query = update.callback_query
-    assert query is not None
-    parsed = callbacks.parse(query.data)
-    if parsed is None or parsed.args[1] not in (*CHOICE_CODES, "x"):
-        await query.answer(t("This button is not valid."), show_alert=True)
+    pressed = await checked_press(update, context, caller, (*CHOICE_CODES, "x"))
+    if pressed is None:
         return
+    query, question, meeting, parsed = pressed
+    choice = parsed.args[1]
     svc = services(context)
-    checked = await check_ballot(svc, caller, parsed.args[0])
-    if isinstance(checked, str):
-        await query.answer(refusal(checked), show_alert=True)
-        return
-    question, meeting = checked
     assert caller.member is not None
-    if parsed.args[1] == "x":
+    if choice == "x":
         await query.answer(t("Cancelled. Choose again."))
         text = await ballot_text(
             svc.db, question, meeting, caller.member.name(caller.language), caller.language
@@ -345,7 +350,7 @@ async def confirm_button(update: Update, context: Context, caller: Caller) -> No
             svc.db,
             question.id,
             caller.member.code,
-            parsed.args[1],
+            choice,
             cast_by=caller.telegram_id,
             receipt=receipt,
         )
@@ -353,7 +358,7 @@ async def confirm_button(update: Update, context: Context, caller: Caller) -> No
         await query.answer(refusal(refused.reason), show_alert=True)
         return
     await query.answer(t("Your vote is recorded."))
-    await show_recorded(context, svc, question, meeting, caller, parsed.args[1], receipt, query)
+    await show_recorded(context, svc, question, meeting, caller, choice, receipt, query)
     await refresh_turnout(context, question.id)
 
 
