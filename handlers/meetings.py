@@ -79,7 +79,9 @@ async def with_meeting(
                 clock.iso(clock.now()),
             ),
         )
-    rows = [[(str(meeting_label(m))[:60], callbacks.make("m", command, m.id))] for m in found]
+    rows = [
+        [(i18n.visible(meeting_label(m))[:60], callbacks.make("m", command, m.id))] for m in found
+    ]
     await reply(update, t("Two meetings are current. Which one?"), keyboard(rows))
 
 

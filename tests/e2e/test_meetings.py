@@ -437,3 +437,26 @@ async def test_meeting_created_from_the_cli_is_announced_to_its_body(bot, server
     assert "Tenth session" in notice and "1. Budget" in notice and "1448" in notice
     assert "الميزانية" in (await arabic.expect(timeout=10)).text
     await users["SG"].expect_nothing(0.5)  # the Secretary General sits on the council only
+
+
+async def test_two_current_meetings_the_bot_asks_which(bot, server):
+    gc = await gc_meeting(bot)
+    council = await council_meeting(bot)
+    cairo = (await delegates(bot, server, ["CAIRO"], start=3100))["CAIRO"]  # sits in both
+    rabat = (await delegates(bot, server, ["TUNIS"], start=3150))["TUNIS"]  # the GC only
+    await cairo.send("/checkin")
+    ask = await cairo.expect("Which one?")
+    assert [b.text for row in ask.buttons for b in row] == [
+        "General Conference: Session",
+        "Administrative Council: Council",
+    ]
+    await cairo.press(ask, "Administrative Council: Council")
+    await cairo.expect("checked in for Administrative Council")
+    assert await store.attending(bot.db, council) == ["CAIRO"]
+    assert await store.attending(bot.db, gc) == []
+    await rabat.send("/checkin")
+    await rabat.expect("checked in for General Conference")
+    # a button naming a meeting the member does not sit in changes nothing
+    await rabat.press_data(None, f"m:checkin:{council}")
+    await rabat.expect("not valid any more")
+    assert await store.attending(bot.db, council) == ["CAIRO"]
