@@ -7,7 +7,10 @@ delegate through a real invitation link.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +110,16 @@ async def bot(server, tmp_path):
 @pytest.fixture
 def secretariat(server):
     return server.user(SECRETARIAT_ID, "Sara", language_code="en", username="sara")
+
+
+async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """``python -m bot run`` as a separate process (for kill -9 tests), stderr to ``log``."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )

@@ -10,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from bot import clock
 from bot.store import Database
 from tests.botapi.server import FakeUser, SentMessage
-from tests.e2e.conftest import TOKEN, make_settings
+from tests.e2e.conftest import TOKEN, make_settings, start_bot
 from tests.e2e.test_meetings import opened
 from tests.e2e.test_operations import bot_env, exported, oicc
 
@@ -29,18 +27,6 @@ RECORDED = "✅"  # the ballot, once the member's vote is recorded: "✅ City 05
 
 def plan(code: str) -> str:
     return "yna"[int(code[-2:]) % 3]
-
-
-async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("ab"),
-    )
 
 
 async def register(path: str, server, start: int) -> dict[str, FakeUser]:

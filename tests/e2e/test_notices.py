@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from bot.delivery import status
 from bot.demo import MEMBERS_CSV
 from bot.store import Database
 from tests.botapi.server import BotAPIServer, FakeUser, SentMessage, visible
-from tests.e2e.conftest import SECRETARIAT_ID, TOKEN, YEAR, load_demo, make_settings
+from tests.e2e.conftest import SECRETARIAT_ID, TOKEN, YEAR, load_demo, make_settings, start_bot
 
 MEMBER_CODES = [line.split(",")[0] for line in MEMBERS_CSV.strip().splitlines()[1:]]
 HEADER = "Notice from the General Secretariat"
@@ -259,18 +258,6 @@ async def test_the_sender_runs_with_the_application(bot):
 
 
 # --- kill -9 in the middle of a broadcast ---------------------------------------------------
-
-
-async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("ab"),
-    )
 
 
 async def test_kill_9_mid_broadcast_loses_at_most_one_and_says_so(server, tmp_path):
