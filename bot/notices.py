@@ -214,9 +214,8 @@ async def create(
 
 # --- drafts ----------------------------------------------------------------------------------
 
-# audience -> mode -> text (one for all) or ar -> en -> fr (one per language) -> confirm
-# -> sending (the confirmation was taken; the next moment the draft is queued and dropped)
-STEPS = ("audience", "mode", "text", *TEXT_LANGUAGES, "confirm", "sending")
+# Draft steps: audience -> mode -> text (one for all) or ar -> en -> fr (one per language)
+# -> confirm -> sending (the confirmation was taken; next the draft is queued and dropped)
 DRAFT_TTL = timedelta(hours=6)  # an abandoned draft stops catching the person's messages
 
 

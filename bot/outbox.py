@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot import clock
 from bot.store import Database, Tx, audit
+from bot.textsplit import split_message
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,6 @@ class Outgoing:
     buttons: Buttons | None = None
     photo: bytes | None = None
     member: str | None = None
-    parts: tuple[str, ...] = field(default=())  # set by queue(): the text split to fit
-
-
-def split_text(text: str) -> list[str]:
-    from bot.textsplit import split_message
-
-    return split_message(text)
 
 
 # Called after every queue() commit: the running delivery loop registers its wake-up here.
@@ -123,7 +117,7 @@ async def queue_in(
     )
     rows = []
     for message in messages:
-        parts = [message.text] if message.photo is not None else split_text(message.text)
+        parts = [message.text] if message.photo is not None else split_message(message.text)
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
             payload = {"text": part}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -206,8 +207,6 @@ def not_registered() -> str:
 
 
 def strip_html(text: str) -> str:
-    import re
-
     return (
         re.sub(r"<[^>]+>", "", text)
         .replace("&lt;", "<")

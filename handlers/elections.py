@@ -17,6 +17,7 @@ from bot.app import Services, services
 from bot.i18n import Html, t, tn
 from bot.store import elections as store_elections
 from bot.store import meetings as store
+from bot.store import registry
 from bot.store.meetings import Meeting, Question
 from handlers.common import Caller, Context, action, reply
 from handlers.meetings import meeting_command, meeting_label
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 async def candidate_names(svc: Services, election: int, language: str) -> dict[str, str]:
-    members = {m.code: m for m in await meeting_core.registry.members(svc.db)}
+    members = {m.code: m for m in await registry.members(svc.db)}
     names = {}
     for entry in await store_elections.candidates(svc.db, election):
         member = members.get(entry.code)
@@ -271,7 +272,7 @@ async def chart_png(svc: Services, question: Question, language: str) -> bytes:
 async def count(svc: Services, question: Question) -> dict[str, Any]:
     found = await store_elections.get_election(svc.db, question.election or 0)
     assert found is not None
-    members = {m.code: m for m in await meeting_core.registry.members(svc.db)}
+    members = {m.code: m for m in await registry.members(svc.db)}
     names = {c.code: c.name for c in await store_elections.candidates(svc.db, found.id)}
     return await core.count(svc.db, question, found, members, names)
 

@@ -16,7 +16,7 @@ from bot import elections as election_core
 from bot import meetings as core
 from bot.app import Services, services
 from bot.i18n import Html, t
-from bot.store import Database, people
+from bot.store import Database, people, registry
 from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
 from handlers import elections
@@ -191,7 +191,7 @@ async def ballot_view(
 async def turnout_text(svc: Services, question: Question, language: str) -> str:
     roll = await store.roll_of(svc.db, question.id)
     voted = set(await store.voted(svc.db, question.id))
-    members = {m.code: m for m in await core.registry.members(svc.db)}
+    members = {m.code: m for m in await registry.members(svc.db)}
     missing = [member_name(members, m, language) for m in roll if m not in voted]
     lines = [
         t("<b>Turnout, question {id}</b>", id=question.id),
@@ -595,7 +595,7 @@ async def render_result(svc: Services, question: Question, language: str) -> str
     data = question.result or {}
     meeting = await store.get_meeting(svc.db, question.meeting)
     assert meeting is not None
-    members = {m.code: m for m in await core.registry.members(svc.db)}
+    members = {m.code: m for m in await registry.members(svc.db)}
     tally = data.get("tally", {})
     lines = [
         f"📊 <b>{meeting_label(meeting)}</b>",
