@@ -12,7 +12,7 @@ from datetime import timedelta
 from bot import clock
 from bot.store import audit
 from bot.store import meetings as store
-from tests.botapi.server import visible
+from bot.botapi.server import visible
 from tests.e2e.test_meetings import AGENDA, SIX, in_session, opened
 
 
