@@ -10,9 +10,9 @@ import sys
 from datetime import timedelta
 
 from bot import clock
+from bot.botapi.server import visible
 from bot.store import audit
 from bot.store import meetings as store
-from bot.botapi.server import visible
 from tests.e2e.test_meetings import AGENDA, SIX, in_session, opened
 
 
