@@ -419,6 +419,7 @@ def report_text(
             member = members.get(person.member or "")
             name = member.name(language) if member else (person.member or "-")
             who = person.person or t("Telegram account {id}", id=person.telegram_id)
+            # TRANSLATORS: a recipient in a delivery report: a member city, then a person.
             lines.append("• " + t("{member}, {person}", member=name, person=who))
     if tally["delivered"] == tally["recipients"]:
         lines.append("")

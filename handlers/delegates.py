@@ -28,6 +28,8 @@ def describe(delegate: Delegate, timezone: str) -> Html:
     if delegate.username:
         name = f"{name} (@{delegate.username})"
     joined = i18n.day(delegate.joined_at, timezone) if delegate.joined_at else "—"
+    # TRANSLATORS: one account in /delegates; {role} is delegate, chair or secretariat,
+    # {joined} a date.
     return t(
         "• {name}: {role}, Telegram id <code>{id}</code>, joined {joined}",
         name=name,

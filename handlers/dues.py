@@ -24,12 +24,14 @@ def current_year(svc: Services) -> int:
 
 
 def fund_name(fund: str) -> str:
+    # TRANSLATORS: the two funds dues are paid to; they fill {fund} in other messages.
     return t("Organization") if fund == "organization" else t("Cooperation Fund")
 
 
 def reason_text(reason: rules.Reason, currency: str) -> str:
     code = reason.code
     if code == "unpaid":
+        # TRANSLATORS: {fund} is "Organization" or "Cooperation Fund", {amount} money.
         return t(
             "{fund} dues for {year} are not fully paid: {amount} outstanding.",
             fund=fund_name(reason.fund or "organization"),
@@ -62,6 +64,7 @@ def render_report(report: dues_core.DuesReport, language: str, currency: str, ye
             lines.append(f"<b>{i18n.escape(str(year))}</b>")
             for line in (y for y in report.years if y.year == year):
                 lines.append(
+                    # TRANSLATORS: one line of /dues; {due}, {paid}, {outstanding} are amounts.
                     t(
                         "{fund}: due {due}, paid {paid}, outstanding {outstanding}",
                         fund=fund_name(line.fund),
@@ -148,6 +151,7 @@ async def arrears(update: Update, context: Context, caller: Caller) -> None:
         report = dues_core.report(member, rows, year, years)
         owed = sum((y.outstanding for y in report.years if y.year < year), start=Decimal(0))
         lines.append(
+            # TRANSLATORS: /arrears; {member} a city, {code} its code, {amount} money owed.
             t(
                 "• {member} ({code}): {amount} outstanding",
                 member=member.name(caller.language),
@@ -219,6 +223,7 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
     currency = svc.settings.currency
     await reply(
         update,
+        # TRANSLATORS: {amount}, {paid}, {due} are money; {fund} a fund; {member} a city.
         t(
             "Payment recorded: {amount} to the {fund} for {year}, {member}. Paid now {paid} of {due}.",
             amount=i18n.money(amount, currency),

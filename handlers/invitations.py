@@ -42,6 +42,8 @@ async def invite(update: Update, context: Context, caller: Caller) -> None:
     who = member.name(caller.language) if member else t("the General Secretariat")
     await reply(
         update,
+        # TRANSLATORS: {who} is a member city or "the General Secretariat"; {role} is
+        # delegate, chair or secretariat; {expires} a date; {link} the invitation link.
         t(
             "Invitation for {who} ({role}), valid until {expires}. Send this link to the person, and to nobody else; it works once:\n{link}",
             who=who,
@@ -53,6 +55,7 @@ async def invite(update: Update, context: Context, caller: Caller) -> None:
 
 
 def role_name(role: str) -> str:
+    # TRANSLATORS: roles of an account, shown in brackets after a name.
     return {"chair": t("chair"), "secretariat": t("secretariat")}.get(role, t("delegate"))
 
 
@@ -103,6 +106,7 @@ async def remind_expiring(svc: Services) -> int | None:
             for invitation in expiring:
                 member = members.get(invitation.member or "")
                 lines.append(
+                    # TRANSLATORS: an unused invitation; {expires} is a date.
                     t(
                         "• {who} ({role}), until {expires}",
                         who=member.name(who.language) if member else t("the General Secretariat"),

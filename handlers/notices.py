@@ -153,6 +153,7 @@ async def _choose_audience(
         await query.answer(t("This button is not valid any more."), show_alert=True)
         return
     await query.answer()
+    # TRANSLATORS: {audience} is e.g. "All delegates" or "Members in arrears".
     text = tn(
         "Audience: {audience}, {n} recipient.",
         "Audience: {audience}, {n} recipients.",
@@ -231,6 +232,8 @@ async def take_text(update: Update, context: Context, caller: Caller) -> None:
         heading = t("<b>Preview in {language}</b>", language=i18n.LANGUAGE_NAMES[language])
         await reply(update, f"{heading}\n\n{notices.render(after.texts, language)}")
     count = await _count(svc, after.audience)
+    # TRANSLATORS: {audience} is e.g. "All delegates" or "Members in arrears", a label:
+    # keep it out of a grammatical case that would change its ending.
     question = tn(
         "Send this notice to {audience}, {n} recipient?",
         "Send this notice to {audience}, {n} recipients?",
