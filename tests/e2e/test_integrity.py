@@ -12,11 +12,11 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from bot import clock
+from bot.botapi.server import visible
 from bot.store import elections as store_elections
 from bot.store import meetings as store
 from bot.store.elections import CandidateEntry
 from bot.store.meetings import AgendaItem
-from bot.botapi.server import visible
 from tests.e2e.test_meetings import SIX, chair_of, delegates, in_session, opened, vote
 
 AGENDA = [AgendaItem(str(n), f"Item {n}", f"Point {n}", f"البند {n}") for n in range(1, 10)]
