@@ -222,8 +222,7 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
             "an extraordinary session needs an agenda (--agenda FILE.csv): it"
             " discusses only the questions it was convened for"
         )
-    if not args.title.strip():
-        raise CliError("--title is empty")
+    title_en, title_fr, title_ar = titles(args)
     chair = normalize_code(args.chair_member)
 
     async def work(db: Database) -> int:
@@ -233,7 +232,16 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
         if not member.active or member.kind == "office":
             raise CliError(f"{chair} cannot chair: the chair is an active capital or city")
         meeting_id = await meetings.create_meeting(
-            db, args.body, args.kind, args.title.strip(), starts, timezone, chair, agenda
+            db,
+            args.body,
+            args.kind,
+            title_en,
+            starts,
+            timezone,
+            chair,
+            agenda,
+            title_fr=title_fr,
+            title_ar=title_ar,
         )
         meeting = await meetings.get_meeting(db, meeting_id)
         assert meeting is not None
@@ -247,6 +255,24 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return await with_db(settings, work)
+
+
+def titles(args: argparse.Namespace) -> tuple[str, str, str]:
+    """The English, French and Arabic titles: ``--title-en/fr/ar``, ``--title`` for any not
+    given. Every language needs one."""
+    common = (args.title or "").strip()
+    chosen = tuple(
+        (getattr(args, f"title_{language}") or "").strip() or common
+        for language in ("en", "fr", "ar")
+    )
+    missing = [
+        f"--title-{language}"
+        for language, text in zip(("en", "fr", "ar"), chosen, strict=True)
+        if not text
+    ]
+    if missing:
+        raise CliError(f"no title in every language: give --title, or {', '.join(missing)}")
+    return chosen[0], chosen[1], chosen[2]
 
 
 async def meeting_agenda(settings: Settings, args: argparse.Namespace) -> int:
@@ -309,8 +335,7 @@ async def election_create(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError("a single-winner election fills one seat")
     if not 1 <= seats <= 23:
         raise CliError("--seats must be between 1 and 23 (R1: at most 23 elected members)")
-    if not args.title.strip():
-        raise CliError("--title is empty")
+    title_en, title_fr, title_ar = titles(args)
 
     async def work(db: Database) -> int:
         meeting = await store_meetings.get_meeting(db, args.meeting)
@@ -337,13 +362,21 @@ async def election_create(settings: Settings, args: argparse.Namespace) -> int:
                     " candidate must sit on the council)"
                 )
         election_id = await store_elections.create_election(
-            db, args.meeting, args.type, args.title.strip(), seats, entries
+            db,
+            args.meeting,
+            args.type,
+            title_en,
+            seats,
+            entries,
+            title_fr=title_fr,
+            title_ar=title_ar,
         )
         data = {
             "id": election_id,
             "meeting": args.meeting,
             "type": args.type,
-            "title": args.title.strip(),
+            "title": title_en,
+            "titles": {"en": title_en, "fr": title_fr, "ar": title_ar},
             "seats": seats,
             "candidates": [{"code": e.code, "name": e.name} for e in entries],
         }
@@ -643,6 +676,12 @@ def serve(settings: Settings, run: Callable[[], None]) -> int:
     return 0
 
 
+def add_titles(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--title", help="the title in every language not given below")
+    for language, name in (("en", "English"), ("fr", "French"), ("ar", "Arabic")):
+        command.add_argument(f"--title-{language}", help=f"the {name} title")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="oicc-bot", description="OICC delegates bot")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -692,7 +731,7 @@ def build_parser() -> Parser:
     create = meeting.add_parser("create", help="create a meeting")
     create.add_argument("--body", choices=("gc", "council"), required=True)
     create.add_argument("--kind", choices=("ordinary", "extraordinary"), required=True)
-    create.add_argument("--title", required=True)
+    add_titles(create)
     create.add_argument("--starts", required=True, help="ISO 8601 start time")
     create.add_argument("--timezone", help="IANA time zone (default: TIMEZONE)")
     create.add_argument("--chair-member", required=True)
@@ -713,7 +752,7 @@ def build_parser() -> Parser:
     create = elect.add_parser("create", help="create an election in a meeting")
     create.add_argument("--meeting", type=int, required=True)
     create.add_argument("--type", choices=("council", "single"), required=True)
-    create.add_argument("--title", required=True)
+    add_titles(create)
     create.add_argument("--seats", type=int)
     create.add_argument(
         "--candidates", required=True, help="member codes A,B,...; for people CODE=Full name,..."

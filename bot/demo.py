@@ -87,10 +87,12 @@ async def load(db: Database, current_year: int, *, meeting: bool = True) -> None
             db,
             "gc",
             "ordinary",
-            "General Conference (demo)",
+            "Demonstration session",
             clock.now(),
             "Asia/Riyadh",
             "RABAT",
             [meetings.AgendaItem(*row) for row in AGENDA],
             actor="demo",
+            title_fr="Session de démonstration",
+            title_ar="دورة تجريبية",
         )

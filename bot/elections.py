@@ -1,4 +1,4 @@
-"""Elections (R10, R11, R12): candidates, ballots as selections, counting, the chart.
+"""Elections (R10, R11, R12): candidates, ballots as selections, counting.
 
 A ballot in progress lives in its buttons: each carries the selection it would make, as
 a bit mask over the round's candidates in creation order. Nothing is kept in memory, and
@@ -7,7 +7,6 @@ every press is checked again (at most S choices, the voter's member on the roll)
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -192,52 +191,3 @@ def settle_single(data: dict[str, Any], choice: str | None) -> dict[str, Any]:
         "tie_broken_by_chair": settled.tie_broken_by_chair,
         "casting_vote": choice,
     }
-
-
-# --- the chart ---------------------------------------------------------------------------
-
-
-def _shape(label: str) -> str:
-    """Arabic letters joined and ordered for display (matplotlib draws left to right)."""
-    if any("\u0600" <= ch <= "\u06ff" for ch in label):
-        import arabic_reshaper
-        from bidi.algorithm import get_display
-
-        return str(get_display(arabic_reshaper.reshape(label)))
-    return label
-
-
-def chart(
-    labels: Sequence[str],
-    votes: Sequence[int],
-    elected: Sequence[bool],
-    title: str,
-    votes_word: str,
-) -> bytes:
-    """A horizontal bar chart, votes per candidate, elected bars marked; PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    height = 1.2 + 0.45 * max(len(labels), 1)
-    figure = Figure(figsize=(7, height), dpi=110)
-    axes = figure.subplots()
-    positions = list(range(len(labels)))[::-1]
-    colors = ["#1b7f3b" if e else "#9aa5b1" for e in elected]
-    axes.barh(positions, votes, color=colors)
-    axes.set_yticks(
-        positions,
-        [_shape(label + (" ✓" if e else "")) for label, e in zip(labels, elected, strict=True)],
-    )
-    for position, value in zip(positions, votes, strict=True):
-        axes.text(value, position, f" {value}", va="center")
-    axes.set_xlabel(_shape(votes_word))
-    axes.set_title(_shape(title))
-    axes.set_xlim(0, max([*votes, 1]) * 1.15)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()

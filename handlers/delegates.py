@@ -81,7 +81,7 @@ async def delegates_command(update: Update, context: Context, caller: Caller) ->
                 "{n} active member has no delegate yet: {members}",
                 "{n} active members have no delegate yet: {members}",
                 len(without),
-                members=", ".join(without),
+                members=i18n.listing(without),
             )
         )
     lines.append(t("/unbind TELEGRAM_ID unbinds an account, for example a lost phone."))

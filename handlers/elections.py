@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, i18n
+from bot import callbacks, charts, i18n
 from bot import elections as core
 from bot.app import Services, services
 from bot.i18n import Html, t, tn
@@ -42,7 +42,11 @@ async def ballot_view(
     limit = core.max_choices(question)
     lines = [
         f"🗳 <b>{meeting_label(meeting)}</b>",
-        t("<b>{title}</b>, round {round}", title=election.title, round=question.round),
+        t(
+            "<b>{title}</b>, round {round}",
+            title=election.title_in(language),
+            round=question.round,
+        ),
         t("Secret ballot: your member's choice is never stored with its name."),
         tn(
             "Choose one candidate, or none for a blank ballot.",
@@ -154,11 +158,17 @@ async def render(svc: Services, question: Question, language: str) -> str:
     elected = set(data.get("elected", []))
     lines = [
         f"📊 <b>{meeting_label(meeting)}</b>",
-        t("<b>{title}</b>, round {round}", title=data.get("title", ""), round=data.get("round", 1)),
         t(
-            "Roll {roll}; {turnout} voted, {blank} blank.",
+            "<b>{title}</b>, round {round}",
+            title=await election_title(svc, question, language),
+            round=data.get("round", 1),
+        ),
+        # TRANSLATORS: {n} members of the roll voted, {blank} of them with a blank ballot.
+        tn(
+            "Roll {roll}; {n} voted, {blank} blank.",
+            "Roll {roll}; {n} voted, {blank} blank.",
+            data.get("turnout", 0),
             roll=i18n.number(data.get("roll", 0)),
-            turnout=i18n.number(data.get("turnout", 0)),
             blank=i18n.number(data.get("blank", 0)),
         ),
     ]
@@ -176,7 +186,13 @@ async def render(svc: Services, question: Question, language: str) -> str:
         lines.append(t("⚖️ Tied: waiting for the chair's casting vote."))
     if elected:
         lines.append(
-            t("Elected: {names}", names=", ".join(names.get(c, c) for c in data["elected"]))
+            # TRANSLATORS: {names} is a list of the elected, one or several (counted by n).
+            tn(
+                "Elected: {names}",
+                "Elected: {names}",
+                len(data["elected"]),
+                names=i18n.listing([names.get(c, c) for c in data["elected"]]),
+            )
         )
     if data.get("decided_by") in ("capital_first", "regional_spread"):
         lines.append(
@@ -192,7 +208,7 @@ async def render(svc: Services, question: Question, language: str) -> str:
         lines.append(
             t(
                 "No decision yet: a run-off among {names}. The chair opens it with /election {id}.",
-                names=", ".join(names.get(c, c) for c in data.get("runoff", [])),
+                names=i18n.listing([names.get(c, c) for c in data.get("runoff", [])]),
                 id=data.get("election"),
             )
         )
@@ -210,22 +226,26 @@ async def render(svc: Services, question: Question, language: str) -> str:
     return "\n".join(lines)
 
 
+async def election_title(svc: Services, question: Question, language: str) -> str:
+    """The election's title in the reader's language (the count keeps the English one)."""
+    found = await store_elections.get_election(svc.db, question.election or 0)
+    if found is None:
+        return str((question.result or {}).get("title", ""))
+    return found.title_in(language)
+
+
 async def chart_png(svc: Services, question: Question, language: str) -> bytes:
+    """Votes per candidate in the order they were created, the elected marked; drawn once
+    per result and language, off the event loop."""
     data = question.result or {}
     names = await candidate_names(svc, question.election or 0, language)
-    codes = list(data.get("candidates", []))
-    with i18n.use_locale(language):
-        title = str(
-            t("{title}, round {round}", title=data.get("title", ""), round=data.get("round", 1))
-        )
-        words = str(t("Votes"))
-    return core.chart(
-        [names.get(c, c) for c in codes],
-        [data["tally"].get(c, 0) for c in codes],
-        [c in data.get("elected", []) for c in codes],
-        i18n.visible(title),
-        words,
-    )
+    elected = set(data.get("elected", []))
+    bars = [
+        charts.Bar(names.get(code, code), data["tally"].get(code, 0), code in elected)
+        for code in data.get("candidates", [])
+    ]
+    title = await election_title(svc, question, language)
+    return await charts.election_chart(language, title, data.get("round", 1), bars)
 
 
 async def casting_prompt(

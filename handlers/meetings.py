@@ -45,7 +45,8 @@ def member_name(svc_members: dict[str, Any], code: str, language: str) -> str:
 
 
 def meeting_label(meeting: Meeting) -> Html:
-    return t("{body}: {title}", body=body_name(meeting.body), title=meeting.title)
+    title = meeting.title_in(i18n.current())
+    return t("{body}: {title}", body=body_name(meeting.body), title=title)
 
 
 # --- choosing the meeting ----------------------------------------------------------------
@@ -227,7 +228,7 @@ def render_quorum(state: core.QuorumState, language: str) -> str:
     ]
     lines.append(tn("{n} member attending", "{n} members attending", len(state.attending)))
     if names:
-        lines.append(i18n.escape("، ".join(names) if language == "ar" else ", ".join(names)))
+        lines.append(i18n.listing(names))
     if meeting.body == "gc":
         lines.append(t("Counted for the quorum: members attending with a voting right."))
     else:
@@ -286,11 +287,14 @@ async def call_quorum(
     svc = services(context)
 
     def postponed(meeting: Meeting, state: core.QuorumState, until: datetime) -> str:
-        return t(
-            "⏳ {meeting}: the quorum was not reached ({counted} of {needed} needed). The meeting is postponed until {time}; it will then be valid with any attending member that counts.",
+        # TRANSLATORS: {counted} members counted for the quorum, {n} needed; {time} is a
+        # date and time.
+        return tn(
+            "⏳ {meeting}: the quorum was not reached ({counted} of {n} needed). The meeting is postponed until {time}; it will then be valid with any attending member that counts.",
+            "⏳ {meeting}: the quorum was not reached ({counted} of {n} needed). The meeting is postponed until {time}; it will then be valid with any attending member that counts.",
+            state.quorum.needed,
             meeting=meeting_label(meeting),
             counted=i18n.number(state.quorum.attending),
-            needed=i18n.number(state.quorum.needed),
             time=i18n.when(until, meeting.timezone),
         )
 

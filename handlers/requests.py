@@ -10,12 +10,13 @@ from telegram.ext import Application, CommandHandler, filters
 from bot import i18n, rules
 from bot import meetings as core
 from bot.app import Services, services
-from bot.i18n import t
+from bot.i18n import N_, t, tn
 from bot.store import requests as store
 from handlers.common import Caller, Context, action, reply
 from handlers.meetings import body_name, year
 
-USAGE = "/request_session gc|council QUESTIONS, /request_session ID, /approve_session ID"
+# TRANSLATORS: how to write the commands; translate the words in capitals, keep the rest.
+USAGE = N_("/request_session gc|council QUESTIONS, /request_session ID, /approve_session ID")
 
 
 async def standing(svc: Services, request: store.SessionRequest) -> dict[str, Any]:
@@ -75,16 +76,20 @@ def render(request: store.SessionRequest, state: dict[str, Any]) -> str:
     if state["by_office"]:
         lines.append(t("Requested by the Secretary General."))
     lines.append(
-        t(
-            "Signed by {count} of the {needed} members needed.",
-            count=i18n.number(state["signers"]),
+        # TRANSLATORS: {n} members signed; {needed} signatures are needed.
+        tn(
+            "Signed by {n} of the {needed} members needed.",
+            "Signed by {n} of the {needed} members needed.",
+            state["signers"],
             needed=i18n.number(state["needed"]),
         )
     )
     lines.append(
-        t(
-            "Approved by {count} of {members} members; {needed} needed.",
-            count=i18n.number(state["approvals"]),
+        # TRANSLATORS: {n} of the {members} members approved; {needed} approvals are needed.
+        tn(
+            "Approved by {n} of {members} members; {needed} needed.",
+            "Approved by {n} of {members} members; {needed} needed.",
+            state["approvals"],
             members=i18n.number(state["members"]),
             needed=i18n.number(state["approvals_needed"]),
         )
@@ -145,14 +150,14 @@ async def request_session(update: Update, context: Context, caller: Caller) -> N
         )
         await show(update, svc, request_id)
     else:
-        await reply(update, t("Usage: {usage}", usage=USAGE))
+        await reply(update, t("Usage: {usage}", usage=t(USAGE)))
 
 
 @action("delegate")
 async def approve_session(update: Update, context: Context, caller: Caller) -> None:
     args = context.args or []
     if len(args) != 1 or not args[0].isdigit():
-        await reply(update, t("Usage: {usage}", usage=USAGE))
+        await reply(update, t("Usage: {usage}", usage=t(USAGE)))
         return
     await take_part(update, services(context), caller, args[0], "request_approvals")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 from collections.abc import Sequence
 from typing import Any, cast
@@ -12,10 +13,10 @@ from telegram import Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, i18n, outbox
+from bot import callbacks, charts, i18n, outbox
 from bot import meetings as core
 from bot.app import Services, services
-from bot.i18n import Html, t
+from bot.i18n import Html, t, tn
 from bot.store import Database, registry
 from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
@@ -58,7 +59,7 @@ async def question_title(db: Database, question: Question, language: str) -> Htm
         found = await get_election(db, question.election)
         return t(
             "<b>{title}</b>, round {round}",
-            title=found.title if found else "",
+            title=found.title_in(language) if found else "",
             round=question.round,
         )
     items = {a.item: a for a in await store.agenda(db, question.meeting)}
@@ -105,7 +106,7 @@ async def motion(
         ballot=ballot_renderer(svc),
     )
     if opened.status == "not_on_agenda":
-        listed = ", ".join(opened.agenda) or "—"
+        listed = i18n.listing(list(opened.agenda)) or "—"
         if meeting.kind == "extraordinary":
             text = t(
                 "An extraordinary session discusses only the questions it was convened for. {item} is not on its agenda ({items}).",
@@ -182,16 +183,18 @@ async def turnout_text(svc: Services, question: Question, language: str) -> str:
     missing = [member_name(members, m, language) for m in roll if m not in voted]
     lines = [
         t("<b>Turnout, question {id}</b>", id=question.id),
-        t(
-            "{voted} of {roll} members on the roll have voted.",
-            voted=i18n.number(len(voted)),
+        # TRANSLATORS: {n} members have voted, out of the {roll} members on the roll.
+        tn(
+            "{n} of {roll} members on the roll has voted.",
+            "{n} of {roll} members on the roll have voted.",
+            len(voted),
             roll=i18n.number(len(roll)),
         ),
     ]
     if question.closed_at is not None:
         lines.append(t("The vote is closed."))
     elif missing:
-        lines.append(t("Not voted yet: {members}", members=", ".join(missing)))
+        lines.append(t("Not voted yet: {members}", members=i18n.listing(missing)))
     return "\n".join(lines)
 
 
@@ -567,6 +570,27 @@ async def send_result(update: Update, svc: Services, question: Question, languag
         await message.reply_photo(await elections.chart_png(svc, question, language))
 
 
+async def chart_png(svc: Services, question: Question, language: str) -> bytes:
+    """The result's chart in ``language``: votes per candidate for an election; for a
+    resolution, yes, no, abstentions and roll members that did not vote against the yes
+    votes needed (R7)."""
+    if question.kind != "resolution":
+        return await elections.chart_png(svc, question, language)
+    data = question.result or {}
+    tally = data.get("tally", {})
+    with i18n.use_locale(language):
+        title = html.unescape(i18n.visible(await question_title(svc.db, question, language)))
+    return await charts.resolution_chart(
+        language,
+        title,
+        tally.get("yes", 0),
+        tally.get("no", 0),
+        tally.get("abstain", 0),
+        data.get("silent", 0),
+        data.get("threshold", 0),
+    )
+
+
 async def render_result(svc: Services, question: Question, language: str) -> str:
     if question.kind != "resolution":
         return await elections.render(svc, question, language)
@@ -580,10 +604,12 @@ async def render_result(svc: Services, question: Question, language: str) -> str
         await question_title(svc.db, question, language),
     ]
     lines.append(
-        t(
-            "Roll {roll}: {needed} yes votes needed (more than half of the roll).",
+        # TRANSLATORS: {roll} members are on the roll; {n} yes votes are needed to adopt.
+        tn(
+            "Roll {roll}: {n} yes vote needed (more than half of the roll).",
+            "Roll {roll}: {n} yes votes needed (more than half of the roll).",
+            data.get("threshold", 0),
             roll=i18n.number(data.get("roll", 0)),
-            needed=i18n.number(data.get("threshold", 0)),
         )
     )
     lines.append(
@@ -683,18 +709,17 @@ async def announce(
     # Everything that can fail (the chart above all) is rendered before the decision:
     # a failure here leaves the result unannounced, and /announce can be sent again.
     texts: dict[str, str] = {}
-    charts: dict[str, bytes] = {}
+    result_charts: dict[str, bytes] = {}
     captions: dict[str, str] = {}
     for language in i18n.LANGUAGES:
         with i18n.use_locale(language):
             texts[language] = await render_result(svc, question, language)
             captions[language] = str(t("Chart of the result"))
-            if question.kind != "resolution":
-                charts[language] = await elections.chart_png(svc, question, language)
+            result_charts[language] = await chart_png(svc, question, language)
     announced = await votes.announce(
         svc.db,
         question.id,
-        votes.Announcement(texts, charts, captions),
+        votes.Announcement(texts, result_charts, captions),
         actor_id=caller.telegram_id,
         year=year(svc),
         years=svc.settings.good_standing_years,

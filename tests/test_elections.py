@@ -1,8 +1,5 @@
-import struct
-
 import pytest
 
-from bot import elections
 from bot.elections import CandidateProblem, parse_candidates, parse_mask, selection
 
 
@@ -22,18 +19,3 @@ def test_masks_name_only_the_round_candidates():
     assert parse_mask("8", candidates) is None  # a fourth candidate
     assert parse_mask("zz", candidates) is None
     assert parse_mask("-1", candidates) is None
-
-
-def test_arabic_labels_are_shaped_for_drawing():
-    shaped = elections._shape("القاهرة")
-    assert any("\ufe70" <= ch <= "\ufeff" for ch in shaped)  # contextual presentation forms
-    assert elections._shape("Dakar") == "Dakar"
-
-
-def test_chart_is_a_png_with_a_bar_per_candidate():
-    png = elections.chart(
-        ["القاهرة", "Dakar", "عمّان"], [5, 3, 0], [True, False, False], "انتخاب المجلس", "الأصوات"
-    )
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", png[16:24])
-    assert width == 770 and height > 150

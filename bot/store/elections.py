@@ -16,6 +16,13 @@ class Election:
     type: str
     title: str
     seats: int
+    title_fr: str = ""
+    title_ar: str = ""
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` (``title`` is the English one)."""
+        chosen = {"ar": self.title_ar, "fr": self.title_fr}.get(language, self.title)
+        return chosen or self.title
 
 
 @dataclass(frozen=True)
@@ -34,12 +41,23 @@ async def create_election(
     *,
     actor_id: int | None = None,
     actor: str = "cli",
+    title_fr: str | None = None,
+    title_ar: str | None = None,
 ) -> int:
+    """An election; ``title`` is its English title, the French and Arabic ones default to it."""
     async with db.transaction() as tx:
         election = await tx.insert(
-            "INSERT INTO elections (meeting, type, title, seats, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (meeting, type_, title, seats, clock.iso(clock.now())),
+            "INSERT INTO elections (meeting, type, title, title_fr, title_ar, seats, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                meeting,
+                type_,
+                title,
+                title_fr or title,
+                title_ar or title,
+                seats,
+                clock.iso(clock.now()),
+            ),
         )
         await tx.executemany(
             "INSERT INTO candidates (election, code, name, position) VALUES (?, ?, ?, ?)",
@@ -53,6 +71,7 @@ async def create_election(
                 "meeting": meeting,
                 "type": type_,
                 "title": title,
+                "titles": {"fr": title_fr or title, "ar": title_ar or title},
                 "seats": seats,
                 "candidates": [c.code for c in candidates],
             },
@@ -64,10 +83,13 @@ async def create_election(
 
 async def get_election(db: Database, election: int) -> Election | None:
     row = await db.one(
-        "SELECT id, meeting, type, title, seats FROM elections WHERE id = ?", (election,)
+        "SELECT id, meeting, type, title, seats, title_fr, title_ar FROM elections WHERE id = ?",
+        (election,),
     )
-    return (
-        Election(int(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4])) if row else None
+    if row is None:
+        return None
+    return Election(
+        int(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4]), str(row[5]), str(row[6])
     )
 
 

@@ -28,6 +28,13 @@ class Meeting:
     reconvened_at: datetime | None
     in_session_at: datetime | None
     closed_at: datetime | None
+    title_fr: str = ""
+    title_ar: str = ""
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` (``title`` is the English one)."""
+        chosen = {"ar": self.title_ar, "fr": self.title_fr}.get(language, self.title)
+        return chosen or self.title
 
     def as_json(self) -> dict[str, Any]:
         def iso(moment: datetime | None) -> str | None:
@@ -38,6 +45,7 @@ class Meeting:
             "body": self.body,
             "kind": self.kind,
             "title": self.title,
+            "titles": {"en": self.title, "fr": self.title_in("fr"), "ar": self.title_in("ar")},
             "starts_at": iso(self.starts_at),
             "timezone": self.timezone,
             "chair_member": self.chair_member,
@@ -51,7 +59,7 @@ class Meeting:
 
 _MEETING_FIELDS = (
     "id, body, kind, title, starts_at, timezone, chair_member, quorum_called_at,"
-    " postponed_until, reconvened_at, in_session_at, closed_at"
+    " postponed_until, reconvened_at, in_session_at, closed_at, title_fr, title_ar"
 )
 
 
@@ -75,6 +83,8 @@ def _meeting(row: Sequence[Any]) -> Meeting:
         _time(row[9]),
         _time(row[10]),
         _time(row[11]),
+        str(row[12]),
+        str(row[13]),
     )
 
 
@@ -100,15 +110,20 @@ async def create_meeting(
     agenda: Sequence[AgendaItem],
     *,
     actor: str = "cli",
+    title_fr: str | None = None,
+    title_ar: str | None = None,
 ) -> int:
+    """A meeting; ``title`` is its English title, the French and Arabic ones default to it."""
     async with db.transaction() as tx:
         meeting = await tx.insert(
-            "INSERT INTO meetings (body, kind, title, starts_at, timezone, chair_member,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meetings (body, kind, title, title_fr, title_ar, starts_at, timezone,"
+            " chair_member, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 body,
                 kind,
                 title,
+                title_fr or title,
+                title_ar or title,
                 clock.iso(starts_at),
                 timezone,
                 chair_member,
@@ -124,6 +139,7 @@ async def create_meeting(
                 "body": body,
                 "kind": kind,
                 "title": title,
+                "titles": {"fr": title_fr or title, "ar": title_ar or title},
                 "starts_at": clock.iso(starts_at),
                 "agenda": [a.item for a in agenda],
             },

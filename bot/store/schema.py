@@ -351,6 +351,17 @@ END;
 ALTER TABLE questions ADD COLUMN turnout_text TEXT;
 """
 
+V9_TITLES = """
+-- Meeting and election titles in the three languages, like agenda items: `title` is the
+-- English one, `title_fr` and `title_ar` the others (filled with it for existing rows).
+ALTER TABLE meetings ADD COLUMN title_fr TEXT NOT NULL DEFAULT '';
+ALTER TABLE meetings ADD COLUMN title_ar TEXT NOT NULL DEFAULT '';
+UPDATE meetings SET title_fr = title, title_ar = title;
+ALTER TABLE elections ADD COLUMN title_fr TEXT NOT NULL DEFAULT '';
+ALTER TABLE elections ADD COLUMN title_ar TEXT NOT NULL DEFAULT '';
+UPDATE elections SET title_fr = title, title_ar = title;
+"""
+
 MIGRATIONS: list[str] = [
     V1_REGISTRY,
     V2_OUTBOX,
@@ -360,4 +371,5 @@ MIGRATIONS: list[str] = [
     V6_AUDIT_HEAD,
     V7_INVITATION_REMINDERS,
     V8_VOTE_INTEGRITY,
+    V9_TITLES,
 ]
