@@ -83,7 +83,13 @@ def _figure(
     if needed is not None:
         line = axes.axvline(needed[0], color=NEEDED, linestyle="--", linewidth=1.4)
         legend = axes.legend(
-            [line], [_plain(needed[1])], loc="best", frameon=False, markerfirst=not rtl
+            [line],
+            [_plain(needed[1])],
+            # Below the axis, where it never covers a bar.
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            frameon=False,
+            markerfirst=not rtl,
         )
         for text in legend.get_texts():
             text.set_fontfamily(FONT)

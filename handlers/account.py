@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot import callbacks, clock, i18n, invitations
 from bot.app import services
-from bot.i18n import N_, t
+from bot.i18n import N_, Html, t
 from bot.store import people, registry
 from handlers import menu
 from handlers.common import Caller, Context, action, identify, keyboard, not_registered, reply
@@ -99,7 +99,11 @@ def help_text(caller: Caller) -> str:
     for command, description in menu.commands_for(caller):
         # An Arabic line starting with "/command" is marked right to left (RLM), or clients
         # that choose the direction per line would show it left to right.
-        lines.append(i18n.rtl_line(f"/{command}: {t(description)}"))
+        # TRANSLATORS: one line of /help: a command, then what it does.
+        line = t(
+            "{command}: {description}", command=Html("/" + command), description=t(description)
+        )
+        lines.append(i18n.rtl_line(line))
     return "\n".join(lines)
 
 

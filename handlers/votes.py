@@ -562,12 +562,21 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
     await edit_query(query, await render_result(svc, given.question, caller.language), None)
 
 
-async def send_result(update: Update, svc: Services, question: Question, language: str) -> None:
-    """The result as text and, for an election, its chart."""
+async def send_result(
+    update: Update,
+    svc: Services,
+    question: Question,
+    language: str,
+    resolution_chart: bool = False,
+) -> None:
+    """The result as text and, for an election (and on /results for a resolution too), its
+    chart."""
     await reply(update, await render_result(svc, question, language))
     message = update.effective_message
-    if question.kind != "resolution" and message is not None:
-        await message.reply_photo(await elections.chart_png(svc, question, language))
+    if message is not None and (question.kind != "resolution" or resolution_chart):
+        await message.reply_photo(
+            await chart_png(svc, question, language), caption=str(t("Chart of the result"))
+        )
 
 
 async def chart_png(svc: Services, question: Question, language: str) -> bytes:
@@ -688,7 +697,7 @@ async def results(update: Update, context: Context, caller: Caller) -> None:
         if question is None:
             await reply(update, t("No vote has been closed yet."))
             return
-    await send_result(update, svc, question, caller.language)
+    await send_result(update, svc, question, caller.language, resolution_chart=True)
 
 
 @meeting_command("announce", "chair")

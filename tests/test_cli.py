@@ -175,3 +175,61 @@ def test_meeting_create_agenda_close_and_exports(env, capsys):
     assert run(capsys, "meeting", "close", str(meeting["id"]))[0] == 0
     assert run(capsys, "meeting", "close", str(meeting["id"]))[0] == 2
     assert run(capsys, "export", "results", "--meeting", "99")[0] == 2
+
+
+def test_meeting_and_election_titles_in_three_languages(env, capsys):
+    (env / "m.csv").write_text(MEMBERS_CSV, encoding="utf-8")
+    run(capsys, "members", "import", str(env / "m.csv"))
+    common = ["--body", "gc", "--kind", "ordinary", "--starts", "2026-01-01T10:00"]
+    code, _, err = run(
+        capsys, "meeting", "create", *common, "--chair-member", "RABAT", "--title-en", "Only"
+    )
+    assert code == 2 and "--title-fr" in err and "--title-ar" in err
+    assert count(env, "meetings") == 0
+    code, out, _ = run(
+        capsys,
+        "meeting",
+        "create",
+        *common,
+        "--chair-member",
+        "RABAT",
+        "--title-en",
+        "16th General Conference",
+        "--title-fr",
+        "16e Conférence générale",
+        "--title-ar",
+        "الدورة السادسة عشرة للمؤتمر العام",
+        "--json",
+    )
+    meeting = json.loads(out)
+    assert code == 0 and meeting["title"] == "16th General Conference"
+    assert meeting["titles"] == {
+        "en": "16th General Conference",
+        "fr": "16e Conférence générale",
+        "ar": "الدورة السادسة عشرة للمؤتمر العام",
+    }
+    code, out, _ = run(
+        capsys,
+        "election",
+        "create",
+        "--meeting",
+        str(meeting["id"]),
+        "--type",
+        "single",
+        "--title",
+        "Secretary General",
+        "--title-ar",
+        "انتخاب الأمين العام",
+        "--candidates",
+        "A=Ahmed Ali,B=Bushra",
+        "--json",
+    )
+    election = json.loads(out)
+    assert code == 0 and election["titles"] == {
+        "en": "Secretary General",
+        "fr": "Secretary General",
+        "ar": "انتخاب الأمين العام",
+    }
+    with sqlite3.connect(env / "cli.sqlite3") as conn:
+        row = conn.execute("SELECT title, title_fr, title_ar FROM elections").fetchone()
+    assert row == ("Secretary General", "Secretary General", "انتخاب الأمين العام")
