@@ -50,7 +50,7 @@ async def test_french_usage_lines_and_help_speak_of_the_member_represented(bot, 
 
 # --- a session in French and Arabic -------------------------------------------------------
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "languages"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "languages"
 TITLES = {
     "title_fr": "16e Conférence générale",
     "title_ar": "الدورة السادسة عشرة للمؤتمر العام",
