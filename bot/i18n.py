@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import html
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -150,15 +151,32 @@ def gettext(message: str) -> str:
     return translations(current()).gettext(message)
 
 
+# A command such as /results inside a translation ("<" excluded: it is a closing tag).
+_COMMAND = re.compile(r"(?<![\w/<])/[a-z_]+")
+
+
+def _commands_kept_whole(text: str) -> str:
+    """In Arabic, each /command isolated: otherwise the right-to-left line moves its slash
+    to the other end ("results/")."""
+    if current() != "ar":
+        return text
+    return _COMMAND.sub(lambda m: FSI + m.group(0) + PDI, text)
+
+
+def command(name: str) -> Html:
+    """``/name`` as a value for a message, kept whole in Arabic lines."""
+    return Html(_commands_kept_whole("/" + name))
+
+
 def t(message: str, /, **params: object) -> Html:
     """Translate ``message`` into the current locale and fill its placeholders safely."""
-    text = gettext(message)
+    text = _commands_kept_whole(gettext(message))
     return Html(text.format(**{k: _escape(v) for k, v in params.items()}) if params else text)
 
 
 def tn(singular: str, plural: str, n: int, /, **params: object) -> Html:
     """Like ``t`` with a plural chosen for ``n`` (``{n}`` is formatted by babel)."""
-    text = translations(current()).ngettext(singular, plural, n)
+    text = _commands_kept_whole(translations(current()).ngettext(singular, plural, n))
     params.setdefault("n", number(n))
     return Html(text.format(**{k: _escape(v) for k, v in params.items()}))
 

@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot import callbacks, clock, i18n, invitations
 from bot.app import services
-from bot.i18n import N_, Html, t
+from bot.i18n import N_, t
 from bot.store import people, registry
 from handlers import menu
 from handlers.common import Caller, Context, action, identify, keyboard, not_registered, reply
@@ -101,7 +101,7 @@ def help_text(caller: Caller) -> str:
         # that choose the direction per line would show it left to right.
         # TRANSLATORS: one line of /help: a command, then what it does.
         line = t(
-            "{command}: {description}", command=Html("/" + command), description=t(description)
+            "{command}: {description}", command=i18n.command(command), description=t(description)
         )
         lines.append(i18n.rtl_line(line))
     return "\n".join(lines)

@@ -163,3 +163,13 @@ def test_money_is_formatted_per_locale():
         assert i18n.money(Decimal("1200.50"), "USD").startswith("1\u202f200,50")
     with i18n.use_locale("en"):
         assert i18n.money(Decimal("1200.50"), "USD") == "$1,200.50"
+
+
+def test_commands_inside_arabic_are_kept_whole():
+    with i18n.use_locale("ar"):
+        text = i18n.t("Usage: /results, or /results ID")
+    assert text.count("\u2068/results\u2069") == 2  # never drawn "results/" right to left
+    with i18n.use_locale("ar"):
+        assert "</b>" in i18n.t("✅ <b>Adopted.</b>")  # closing tags untouched
+    with i18n.use_locale("fr"):
+        assert "\u2068" not in i18n.t("Usage: /results, or /results ID")

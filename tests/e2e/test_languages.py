@@ -24,7 +24,12 @@ async def test_arabic_help_lines_read_right_to_left_and_usage_is_arabic(bot, ser
     await omar.send("/help")
     lines = (await omar.expect("ما يمكنكم القيام به")).text.splitlines()
     commands = [line for line in lines[1:] if line.strip()]
-    assert commands and all(line.startswith(RLM + "/") for line in commands), commands
+    assert commands and all(line.startswith(RLM) for line in commands), commands
+    # Each command is isolated, or the right-to-left line would show "help/".
+    assert all(line.startswith(RLM + "\u2068/") for line in commands), commands
+    assert all(visible(line).startswith("/") for line in commands)
+    usage_line = next(line for line in commands if "/results" in line.split(":", 1)[1])
+    assert "\u2068/results\u2069 ثم رقم التصويت" in usage_line
     await secretariat.send("/language ar")
     await secretariat.expect("العربية")
     await secretariat.send("/help")
