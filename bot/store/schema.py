@@ -351,7 +351,14 @@ END;
 ALTER TABLE questions ADD COLUMN turnout_text TEXT;
 """
 
-V9_TITLES = """
+V9_REQUESTED_BY = """
+-- R9: a council session requested by the Secretary General or by the council chair is
+-- convened on that request alone; who requested it in that capacity is recorded.
+ALTER TABLE session_requests ADD COLUMN requested_by TEXT
+    CHECK (requested_by IN ('secretary_general', 'council_chair'));
+"""
+
+V10_TITLES = """
 -- Meeting and election titles in the three languages, like agenda items: `title` is the
 -- English one, `title_fr` and `title_ar` the others (filled with it for existing rows).
 ALTER TABLE meetings ADD COLUMN title_fr TEXT NOT NULL DEFAULT '';
@@ -371,5 +378,6 @@ MIGRATIONS: list[str] = [
     V6_AUDIT_HEAD,
     V7_INVITATION_REMINDERS,
     V8_VOTE_INTEGRITY,
-    V9_TITLES,
+    V9_REQUESTED_BY,
+    V10_TITLES,
 ]
