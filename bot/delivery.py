@@ -273,6 +273,7 @@ class Sender:
         self._outcomes: list[Outcome] = []  # came back, recorded with the next batch
         self._uploading: set[int] = set()  # files whose first upload is under way
         self._last_commit = -math.inf
+        self._round_trip: float | None = None  # smoothed seconds from request to answer
         self._next_follow = 0.0
         self._follower: asyncio.Task[None] | None = None
         self._shown: dict[int, str] = {}  # notice -> progress text last shown
@@ -378,7 +379,7 @@ class Sender:
         since = time.monotonic() - self._last_commit
         if since < self.commit_every and (self._flying or self._outcomes):
             return self.commit_every - since  # let a few more come back first
-        free = 0 if self._stopping else self.in_flight - len(self._flying)
+        free = 0 if self._stopping else self._claimable() - len(self._flying)
         chosen: list[int] = []
         files: set[int] = set()
         wait = self.poll
@@ -417,6 +418,20 @@ class Sender:
         if claimed or outcomes:
             return self.commit_every
         return max(wait, 0.01)
+
+    def _claimable(self) -> int:
+        """How many rows to hold at once: enough to keep the pace through a round trip and
+        a batch's wait, at most ``in_flight``. Fewer held means fewer lost at a crash."""
+        if self._round_trip is None:
+            return self.in_flight
+        needed = self.pace.per_second * 1.25 * (self._round_trip + self.commit_every)
+        return max(1, min(self.in_flight, math.ceil(needed) + 2))
+
+    def _observe(self, seconds: float) -> None:
+        if self._round_trip is None:
+            self._round_trip = seconds
+        else:
+            self._round_trip += 0.2 * (seconds - self._round_trip)
 
     async def _send(self, row: Claimed) -> None:
         """Send one claimed row and leave its outcome for the next batch."""
@@ -467,6 +482,7 @@ class Sender:
             await asyncio.wait_for(self._stopped.wait(), seconds)
 
     async def _attempt(self, row: Claimed, taken: float) -> Outcome:
+        started = time.monotonic()
         try:
             message = await self._deliver(row)
         except RetryAfter as exc:
@@ -495,6 +511,7 @@ class Sender:
         except Exception:  # a payload PTB refuses before sending: no retry would help
             log.exception("outbox row %d could not be sent", row.id)
             return Outcome(row, "failed", error="could not be sent")
+        self._observe(time.monotonic() - started)
         return Outcome(
             row,
             "delivered",
