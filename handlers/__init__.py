@@ -8,6 +8,8 @@ from telegram.ext import Application
 
 from handlers import (
     account,
+    agenda,
+    delegates,
     dues,
     elections,
     errors,
@@ -24,6 +26,8 @@ from handlers import (
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters: the catch-all fallback goes last.
     for module in (account, dues, invitations, meetings, votes, elections, notices, requests):
+        module.register(application)
+    for module in (agenda, delegates):
         module.register(application)
     fallback.register(application)
     errors.register(application)
