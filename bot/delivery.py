@@ -330,10 +330,10 @@ class Sender:
         for flying in list(self._flying.values()):  # only after a timeout
             flying.cancel()
         await asyncio.gather(*self._flying.values(), return_exceptions=True)
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._follower
+        if self._follower is not None:  # it sees the stop; cancelled mid-statement, it
+            # could leave the connection inside a transaction
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._follower), timeout)
         if self._outcomes:
             with contextlib.suppress(Exception):
                 await outbox.settle_and_claim(self.db, self._outcomes, ())
@@ -377,7 +377,7 @@ class Sender:
         """Record the outcomes that came back and claim rows for the free slots, in one
         commit, then start their requests. Returns how long to wait before the next."""
         since = time.monotonic() - self._last_commit
-        if since < self.commit_every and (self._flying or self._outcomes):
+        if since < self.commit_every and self._flying:
             return self.commit_every - since  # let a few more come back first
         free = 0 if self._stopping else self._claimable() - len(self._flying)
         chosen: list[int] = []
@@ -415,9 +415,9 @@ class Sender:
             if row.file is not None and row.file_data is not None:
                 self._uploading.add(row.file)
             self._flying[row.id] = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
-        if claimed or outcomes:
+        if claimed or self._flying:
             return self.commit_every
-        return max(wait, 0.01)
+        return 0.0 if outcomes else max(wait, 0.01)
 
     def _claimable(self) -> int:
         """How many rows to hold at once: enough to keep the pace through a round trip and
