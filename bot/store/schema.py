@@ -351,7 +351,14 @@ END;
 ALTER TABLE questions ADD COLUMN turnout_text TEXT;
 """
 
-V9_OUTBOX_FILES = """
+V9_REQUESTED_BY = """
+-- R9: a council session requested by the Secretary General or by the council chair is
+-- convened on that request alone; who requested it in that capacity is recorded.
+ALTER TABLE session_requests ADD COLUMN requested_by TEXT
+    CHECK (requested_by IN ('secretary_general', 'council_chair'));
+"""
+
+V10_OUTBOX_FILES = """
 -- Photos and documents the outbox sends: one row per distinct file (not a copy in every
 -- recipient's row), uploaded once; what Telegram calls it afterwards is re-sent instead.
 CREATE TABLE files (
@@ -386,5 +393,6 @@ MIGRATIONS: list[str] = [
     V6_AUDIT_HEAD,
     V7_INVITATION_REMINDERS,
     V8_VOTE_INTEGRITY,
-    V9_OUTBOX_FILES,
+    V9_REQUESTED_BY,
+    V10_OUTBOX_FILES,
 ]
