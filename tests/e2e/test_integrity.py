@@ -428,3 +428,38 @@ async def test_an_election_round_opened_twice_at_once_is_opened_once(bot, server
     for user in users.values():
         assert sum("round" in visible(m.text) for m in user.inbox) == 1
     assert len(await store.questions_of(bot.db, meeting)) == 1
+
+
+async def test_pressing_a_button_again_sends_no_edit_that_changes_nothing(bot, server):
+    meeting = await gc_meeting(bot)
+    chair, users = await in_session(bot, server, SIX)
+    election_id = await store_elections.create_election(
+        bot.db,
+        meeting,
+        "single",
+        "Secretary General",
+        1,
+        [CandidateEntry("AA", "Ahmad"), CandidateEntry("BB", "Badr")],
+        actor="test",
+    )
+    await chair.send(f"/election {election_id}")
+    await opened(chair)
+    amman = users["AMMAN"]
+    ballot = await amman.expect("round")
+    await amman.press(ballot, "⬜ Ahmad")
+    await ballot.wait_for(lambda m: any("☑️" in b for b in m.button_texts))
+    await amman.press(ballot, "Submit")
+    await ballot.wait_for("Review your ballot")
+    edits = len(ballot.edits)
+    # Submit again (its button is gone, but a delayed tap or a second device sends it): the
+    # review already shows, so nothing is edited and nothing refused.
+    submit = ballot.button("Confirm")["callback_data"].replace("ec:", "es:")
+    await (await amman.press_data(ballot, submit))
+    await server.wait_idle()
+    assert not rejected_calls(server), rejected_calls(server)
+    assert len(ballot.edits) == edits
+    await amman.press(ballot, "Confirm")
+    await ballot.wait_for("has voted")
+    assert (await store.voted(bot.db, (await store.questions_of(bot.db, meeting))[-1].id)) == [
+        "AMMAN"
+    ]
