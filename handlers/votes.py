@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any, cast
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -433,8 +435,19 @@ async def show_recorded(
             log.info("ballot of %s not updated: %s", telegram_id, exc)
 
 
+def shows(message: Any, text: str, markup: Any) -> bool:
+    """Whether ``message`` already shows ``text`` (Telegram HTML) with ``markup``: an edit
+    to the same would be refused ("message is not modified")."""
+    if not isinstance(message, Message) or message.text is None:
+        return False
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+    return message.text == plain and message.reply_markup == markup
+
+
 async def edit_query(query: Any, text: str, buttons: list[list[tuple[str, str]]] | None) -> None:
     markup = keyboard(buttons) if buttons else None
+    if shows(query.message, text, markup):
+        return  # a second press of the same button: nothing to change
     try:
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
     except BadRequest as exc:
