@@ -20,12 +20,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot import i18n
 from bot.i18n import t
+
+if TYPE_CHECKING:  # matplotlib is imported when the first chart is drawn, not at start
+    from matplotlib.figure import Figure
 
 FONT = "DejaVu Sans"
 WIDTH_INCHES, DPI = 7.0, 110
@@ -57,6 +58,9 @@ def _figure(
     needed: tuple[int, str] | None = None,
 ) -> Figure:
     """A horizontal bar chart, first bar on top; mirrored for a right-to-left language."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     rtl = language == "ar"
     height = 1.5 + 0.45 * max(len(bars), 1)
     figure = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI)
