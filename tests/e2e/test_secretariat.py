@@ -143,7 +143,7 @@ async def test_unbinding_a_lost_phone(bot, server, secretariat):
     assert not stale.edited
     await vote(spare, fresh, "Yes")
     # The chair's turnout is refreshed once the vote has been shown on every ballot.
-    await live.wait_for("1 of 7 members on the roll have voted")
+    await live.wait_for("1 of 7 members on the roll has voted")
     assert not stale.edited  # the lost phone is shown nothing of the vote
     first, second = await store.questions_of(bot.db, 1)
     assert (await store.open_votes(bot.db, first.id)) == {"AMMAN": "n"}
