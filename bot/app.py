@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.logs import setup_logging
@@ -20,6 +22,30 @@ class Services:
     settings: Settings
     db: Database
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+API_METHOD_NOTE = "Bot API method: "
+
+
+class NamedRequest(HTTPXRequest):
+    """PTB's HTTP client, adding to every failure the Bot API method that failed, so that
+    a failure to start can say which call it was (see ``failed_method``)."""
+
+    # PTB marks post() final for type checkers; this wrapper only annotates its failures.
+    async def post(self, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        try:
+            return await super().post(url, *args, **kwargs)
+        except TelegramError as exc:
+            exc.add_note(API_METHOD_NOTE + url.rsplit("/", 1)[-1])
+            raise
+
+
+def failed_method(exc: BaseException) -> str | None:
+    """The Bot API method a failure came from, when NamedRequest saw it."""
+    for note in getattr(exc, "__notes__", ()):
+        if note.startswith(API_METHOD_NOTE):
+            return str(note[len(API_METHOD_NOTE) :])
+    return None
 
 
 def services(
@@ -60,6 +86,8 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         .token(token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
+        .request(NamedRequest(connection_pool_size=256))
+        .get_updates_request(NamedRequest(connection_pool_size=1))
         .rate_limiter(AIORateLimiter(max_retries=5))
         .concurrent_updates(True)
         .post_init(post_init)

@@ -74,13 +74,20 @@ def _bot_commands(caller: Caller | None) -> list[BotCommand]:
 
 
 async def publish(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The delegates' menu in each language, and the longer one for the secretariat."""
+    """The delegates' menu in each language, and the longer one for the secretariat.
+
+    The menu is a convenience: if Telegram refuses it, the bot says so in the log and runs
+    without it (every command still works when typed)."""
     bot = application.bot
-    for language in i18n.LANGUAGES:
-        with i18n.use_locale(language):
-            await bot.set_my_commands(_bot_commands(None), language_code=language)
-    with i18n.use_locale(i18n.DEFAULT):
-        await bot.set_my_commands(_bot_commands(None))
+    try:
+        for language in i18n.LANGUAGES:
+            with i18n.use_locale(language):
+                await bot.set_my_commands(_bot_commands(None), language_code=language)
+        with i18n.use_locale(i18n.DEFAULT):
+            await bot.set_my_commands(_bot_commands(None))
+    except TelegramError as exc:
+        log.warning("the command menu could not be published (setMyCommands: %s)", exc)
+        return
     svc = services(application)
     ids = set(svc.settings.secretariat_ids)
     ids.update(a.telegram_id for a in await people.registered(svc.db) if a.role != "delegate")
