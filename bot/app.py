@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
@@ -27,21 +27,33 @@ class Services:
 API_METHOD_NOTE = "Bot API method: "
 
 
-class NamedRequest(HTTPXRequest):
-    """PTB's HTTP client, adding to every failure the Bot API method that failed, so that
-    a failure to start can say which call it was (see ``failed_method``)."""
+class BotApiRequest(HTTPXRequest):
+    """PTB's HTTP client, with two additions.
 
-    # PTB marks post() final for type checkers; this wrapper only annotates its failures.
+    Every failure names the Bot API method that failed, so that a failure to start can say
+    which call it was (see ``failed_method``). And a button press Telegram no longer lets
+    us answer (older than its answer window, e.g. pressed while the bot was down) is not an
+    error: the answer returns False and the handler carries on with what it can still do.
+    """
+
+    # PTB marks post() final for type checkers; this wrapper only looks at its failures.
     async def post(self, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        method = url.rsplit("/", 1)[-1]
         try:
             return await super().post(url, *args, **kwargs)
+        except BadRequest as exc:
+            if method == "answerCallbackQuery" and "query is too old" in str(exc).lower():
+                logging.getLogger(__name__).info("a button press came too late to be answered")
+                return False
+            exc.add_note(API_METHOD_NOTE + method)
+            raise
         except TelegramError as exc:
-            exc.add_note(API_METHOD_NOTE + url.rsplit("/", 1)[-1])
+            exc.add_note(API_METHOD_NOTE + method)
             raise
 
 
 def failed_method(exc: BaseException) -> str | None:
-    """The Bot API method a failure came from, when NamedRequest saw it."""
+    """The Bot API method a failure came from, when BotApiRequest saw it."""
     for note in getattr(exc, "__notes__", ()):
         if note.startswith(API_METHOD_NOTE):
             return str(note[len(API_METHOD_NOTE) :])
@@ -86,8 +98,8 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         .token(token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
-        .request(NamedRequest(connection_pool_size=256))
-        .get_updates_request(NamedRequest(connection_pool_size=1))
+        .request(BotApiRequest(connection_pool_size=256))
+        .get_updates_request(BotApiRequest(connection_pool_size=1))
         .rate_limiter(AIORateLimiter(max_retries=5))
         .concurrent_updates(True)
         .post_init(post_init)

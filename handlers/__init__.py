@@ -8,6 +8,7 @@ from telegram.ext import Application
 
 from handlers import (
     account,
+    common,
     dues,
     elections,
     errors,
@@ -22,7 +23,8 @@ from handlers import (
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    # Order matters: the catch-all fallback goes last.
+    # Order matters: the slowdown goes first, the catch-all fallback last.
+    common.register(application)
     for module in (account, dues, invitations, meetings, votes, elections, notices, requests):
         module.register(application)
     fallback.register(application)

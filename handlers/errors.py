@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import Update, User
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot import i18n
@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: Context) -> None:
+    if isinstance(context.error, RetryAfter):
+        # Telegram's flood control, after the rate limiter's own retries: the reply is
+        # lost, and telling the user would only add to the flood.
+        log.warning("Telegram asked to slow down (%s); a reply was dropped", context.error)
+        return
     if not isinstance(update, Update):
         log.error("error outside an update", exc_info=context.error)
         return
@@ -36,8 +41,8 @@ async def on_error(update: object, context: Context) -> None:
     try:
         if update.callback_query is not None:
             try:
-                await update.callback_query.answer(text, show_alert=True)
-                return
+                if await update.callback_query.answer(text, show_alert=True):
+                    return
             except TelegramError:  # already answered: say it in the chat instead
                 pass
         if update.effective_chat is not None:
