@@ -27,11 +27,11 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot import notices
 from bot.app import build_application, services
+from bot.botapi.server import BotAPIServer, FakeUser, FloodLimits
 from bot.config import Settings
 from bot.delivery import status
 from bot.demo import MEMBERS_CSV, load
 from bot.store import Database
-from tests.botapi.server import BotAPIServer, FakeUser, FloodLimits
 
 TOKEN = "123456:BENCH-TOKEN-0000000000000"
 CREATOR = 900  # the secretariat account that sends the notice

@@ -16,7 +16,7 @@ live in this process; the bot under test runs in a child process of its own
 (``python -m bench.votes --child real|minimal``). Running the bot in the same event loop as
 the server, as the end-to-end tests do, would charge the server's work (HTTP, JSON, HTML
 parsing, storing every message) to the bot's latencies, and on two cores it would leave
-one core idle. Driving a ``python -m tests.botapi`` subprocess through its ControlClient
+one core idle. Driving a ``python -m bot.botapi`` subprocess through its ControlClient
 would separate them too, but the control API reports no times: a press answered at
 12.031 s could only be seen by polling. With the server here, a subclass stamps every
 answerCallbackQuery and every edit with ``time.perf_counter()`` the moment it arrives, and
@@ -47,7 +47,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from tests.botapi.server import BotAPIServer, FakeUser, SentMessage, visible
+from bot.botapi.server import BotAPIServer, FakeUser, SentMessage, visible
 
 TOKEN = "123456:BENCH-VOTES-TOKEN"
 BOT_USERNAME = "oicc_bench_bot"

@@ -1,4 +1,8 @@
+<<<<<<< HEAD
 """Command line: ``oicc-bot run|webhook|demo|members|dues|invite|revoke|meeting|backup|audit|...``.
+=======
+"""Command line: ``oicc-bot run|webhook|demo|members|dues|invite|revoke|delegates|backup|audit|forget``.
+>>>>>>> main
 
 Errors print one clear line on stderr and exit with code 2, having written nothing.
 """
@@ -650,6 +654,51 @@ async def forget(settings: Settings, args: argparse.Namespace) -> int:
     return await with_db(settings, work)
 
 
+# --- delegates: who speaks for a member, and unbinding a lost phone ------------------------
+
+
+async def delegates_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store.delegates import delegates
+
+    code = normalize_code(args.member) if args.member else None
+
+    async def work(db: Database) -> int:
+        if code and await registry.get_member(db, code) is None:
+            raise CliError(f"unknown member {code}")
+        found = await delegates(db, code)
+        if args.json:
+            emit([d.as_json() for d in found])
+            return 0
+        for d in found:
+            joined = clock.iso(d.joined_at) if d.joined_at else "-"
+            name = d.first_name or "-"
+            if d.username:
+                name += f" (@{d.username})"
+            print(f"{d.member}\t{d.role}\t{d.telegram_id}\t{name}\tjoined {joined}")
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def delegates_unbind(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.usecases.delegates import UnbindRefused, unbind
+
+    raw = args.telegram_id.strip()
+    if not raw.isdigit() or int(raw) <= 0:
+        raise CliError("TELEGRAM_ID must be a Telegram user id (a positive number)")
+
+    async def work(db: Database) -> int:
+        outcome = await unbind(db, int(raw), actor="cli")
+        if isinstance(outcome, UnbindRefused):
+            if outcome.reason == "secretariat_account":
+                raise CliError(f"{raw} is a secretariat account: it speaks for no member")
+            raise CliError(f"no delegate's account has the Telegram id {raw}")
+        print(f"{raw} no longer speaks for {outcome.member}; votes it cast stay")
+        return 0
+
+    return await with_db(settings, work)
+
+
 def run_polling(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application, services
 
@@ -870,6 +919,16 @@ def build_parser() -> Parser:
     fgt = sub.add_parser("forget", help="erase a delegate's personal data")
     fgt.add_argument("telegram_id")
     fgt.set_defaults(handler=forget)
+    dlg = sub.add_parser("delegates", help="who speaks for each member").add_subparsers(
+        dest="action", required=True, parser_class=Parser
+    )
+    lst = dlg.add_parser("list", help="the accounts that speak for members")
+    lst.add_argument("member", nargs="?")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=delegates_list)
+    unb = dlg.add_parser("unbind", help="an account no longer speaks for its member")
+    unb.add_argument("telegram_id")
+    unb.set_defaults(handler=delegates_unbind)
     from bot.notices import register_cli as notice_cli
 
     notice_cli(sub)

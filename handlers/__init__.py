@@ -8,7 +8,9 @@ from telegram.ext import Application
 
 from handlers import (
     account,
+    agenda,
     common,
+    delegates,
     dues,
     elections,
     errors,
@@ -26,6 +28,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters: the slowdown goes first, the catch-all fallback last.
     common.register(application)
     for module in (account, dues, invitations, meetings, votes, elections, notices, requests):
+        module.register(application)
+    for module in (agenda, delegates):
         module.register(application)
     fallback.register(application)
     errors.register(application)

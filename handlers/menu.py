@@ -26,6 +26,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("quorum", N_("attendance and quorum of the current meeting"), "delegate"),
     ("quorum", N_("attendance and quorum of the current meeting"), "secretariat"),
     ("vote", N_("ballots waiting for your member's vote"), "delegate"),
+    ("meetings", N_("current and upcoming meetings"), "delegate"),
+    ("meetings", N_("current and upcoming meetings"), "secretariat"),
+    ("agenda", N_("the agenda of the current meeting and its votes"), "delegate"),
+    ("agenda", N_("the agenda of the current meeting and its votes"), "secretariat"),
     ("results", N_("the latest result, or /results ID"), "delegate"),
     ("results", N_("the latest result, or /results ID"), "secretariat"),
     ("dues", N_("your member's dues and voting right"), "delegate"),
@@ -44,6 +48,12 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("paid", N_("record a payment: /paid MEMBER YEAR FUND AMOUNT"), "secretariat"),
     ("invite", N_("invite a delegate: /invite MEMBER [chair]"), "secretariat"),
     ("revoke", N_("revoke a member's unused invitations: /revoke MEMBER"), "secretariat"),
+    ("delegates", N_("who speaks for a member: /delegates [MEMBER]"), "secretariat"),
+    (
+        "unbind",
+        N_("unbind a delegate's account, e.g. a lost phone: /unbind TELEGRAM_ID"),
+        "secretariat",
+    ),
     ("notice", N_("send a notice to delegates, with a text per language"), "secretariat"),
 ]
 

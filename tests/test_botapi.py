@@ -26,7 +26,7 @@ from telegram import (
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from tests.botapi import (
+from bot.botapi import (
     BotAPIServer,
     ControlClient,
     FakeUser,
@@ -730,7 +730,7 @@ async def test_standalone_server_and_control_client() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.botapi",
+        "bot.botapi",
         "--port",
         "0",
         "--token",

@@ -17,9 +17,9 @@ import pytest
 
 from bot import clock, demo
 from bot.app import build_application, services
+from bot.botapi.server import BotAPIServer, FakeUser
 from bot.config import Settings
 from bot.store import Database, people
-from tests.botapi.server import BotAPIServer, FakeUser
 
 TOKEN = "123456:TEST-SECRET-TOKEN"
 SECRETARIAT_ID = 900

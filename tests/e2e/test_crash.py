@@ -14,8 +14,8 @@ import time
 from datetime import timedelta
 
 from bot import clock
+from bot.botapi.server import FakeUser, SentMessage
 from bot.store import Database
-from tests.botapi.server import FakeUser, SentMessage
 from tests.e2e.conftest import TOKEN, make_settings, start_bot
 from tests.e2e.test_meetings import opened
 from tests.e2e.test_operations import bot_env, exported, oicc

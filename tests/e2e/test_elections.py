@@ -7,10 +7,10 @@ import sqlite3
 from datetime import timedelta
 
 from bot import clock
+from bot.botapi.server import visible
 from bot.store import elections as store_elections
 from bot.store import meetings as store
 from bot.store.elections import CandidateEntry
-from tests.botapi.server import visible
 from tests.e2e.test_meetings import AGENDA, chair_of, check_in, delegates, opened
 
 VOTERS = ["MAKKAH", "MADINAH", "QUDS", "AMMAN", "DAKAR", "ABUJA", "KANO", "ISLAMABAD"]

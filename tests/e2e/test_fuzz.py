@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from telegram.ext import CommandHandler
 
 from bot import clock
+from bot.botapi.server import BotAPIServer, FakeUser
 from bot.store import meetings as store
-from tests.botapi.server import BotAPIServer, FakeUser
 from tests.e2e.conftest import SECRETARIAT_ID, TOKEN, YEAR, Harness, load_demo, make_settings
 from tests.e2e.test_meetings import AGENDA, SIX, in_session
 

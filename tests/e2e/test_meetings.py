@@ -7,9 +7,9 @@ import sqlite3
 from datetime import timedelta
 
 from bot import clock
+from bot.botapi.server import visible
 from bot.store import meetings as store
 from bot.store.meetings import AgendaItem
-from tests.botapi.server import visible
 
 AGENDA = [
     AgendaItem("1", "Budget", "Budget", "الميزانية"),

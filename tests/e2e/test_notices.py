@@ -13,10 +13,10 @@ import pytest
 
 from bot import notices
 from bot.app import services
+from bot.botapi.server import BotAPIServer, FakeUser, SentMessage, visible
 from bot.delivery import status
 from bot.demo import MEMBERS_CSV
 from bot.store import Database
-from tests.botapi.server import BotAPIServer, FakeUser, SentMessage, visible
 from tests.e2e.conftest import SECRETARIAT_ID, TOKEN, YEAR, load_demo, make_settings, start_bot
 
 MEMBER_CODES = [line.split(",")[0] for line in MEMBERS_CSV.strip().splitlines()[1:]]

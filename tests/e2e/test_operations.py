@@ -27,10 +27,10 @@ import aiohttp
 import pytest
 
 from bot.audit import entry_hash
+from bot.botapi.server import detect_commands, visible
 from bot.config import Settings
 from bot.store import Database, people
 from handlers.common import SlowDown
-from tests.botapi.server import detect_commands, visible
 from tests.e2e.conftest import TOKEN, YEAR, Harness, load_demo, make_settings
 from tests.e2e.test_meetings import SIX, chair_of, delegates, gc_meeting, in_session, opened, vote
 

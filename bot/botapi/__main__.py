@@ -1,4 +1,4 @@
-"""Run the fake Bot API server on its own: ``python -m tests.botapi --port 0 --token 1:ABC``.
+"""Run the fake Bot API server on its own: ``python -m bot.botapi --port 0 --token 1:ABC``.
 
 Prints ``READY http://127.0.0.1:PORT`` once listening, then serves until SIGINT or SIGTERM.
 Users and their messages are driven through the JSON control API under ``/_control/``.
@@ -17,7 +17,7 @@ from .server import BotAPIServer, FloodLimits
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.botapi", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot.botapi", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost", "::1"])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default="123456:TEST-TOKEN")

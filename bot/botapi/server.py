@@ -3203,7 +3203,7 @@ class RemoteUser:
 
 
 class ControlClient:
-    """Async client for ``/_control/`` of a server started with ``python -m tests.botapi``."""
+    """Async client for ``/_control/`` of a server started with ``python -m bot.botapi``."""
 
     def __init__(self, url: str) -> None:
         host = urlsplit(url).hostname
