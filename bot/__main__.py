@@ -1,8 +1,4 @@
-<<<<<<< HEAD
-"""Command line: ``oicc-bot run|webhook|demo|members|dues|invite|revoke|meeting|backup|audit|...``.
-=======
-"""Command line: ``oicc-bot run|webhook|demo|members|dues|invite|revoke|delegates|backup|audit|forget``.
->>>>>>> main
+"""Command line: ``oicc-bot run|webhook|demo|members|dues|invite|revoke|delegates|meeting|...``.
 
 Errors print one clear line on stderr and exit with code 2, having written nothing.
 """
@@ -18,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import clock, invitations
+from bot import clock, invitations, usertext
 from bot.config import ConfigError, Settings, load_settings
 from bot.registry import (
     ImportProblem,
@@ -300,8 +296,7 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
             "an extraordinary session needs an agenda (--agenda FILE.csv): it"
             " discusses only the questions it was convened for"
         )
-    if not args.title.strip():
-        raise CliError("--title is empty")
+    check_title(args.title)
     chair = normalize_code(args.chair_member)
 
     async def work(db: Database) -> int:
@@ -325,6 +320,14 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return await with_db(settings, work)
+
+
+def check_title(title: str) -> None:
+    if not title.strip():
+        raise CliError("--title is empty")
+    why = usertext.problem(title)
+    if why is not None:
+        raise CliError(f"--title {why}")
 
 
 async def meeting_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -426,13 +429,16 @@ async def election_create(settings: Settings, args: argparse.Namespace) -> int:
         entries = elections.parse_candidates(args.candidates, people_)
     except elections.CandidateProblem as exc:
         raise CliError(f"candidate {exc}") from None
+    for entry in entries:
+        why = usertext.problem(entry.name or "")
+        if why is not None:
+            raise CliError(f"candidate {entry.code}: the name {why}")
     seats = args.seats or 1
     if args.type == "single" and seats != 1:
         raise CliError("a single-winner election fills one seat")
     if not 1 <= seats <= 23:
         raise CliError("--seats must be between 1 and 23 (R1: at most 23 elected members)")
-    if not args.title.strip():
-        raise CliError("--title is empty")
+    check_title(args.title)
 
     async def work(db: Database) -> int:
         meeting = await store_meetings.get_meeting(db, args.meeting)

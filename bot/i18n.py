@@ -30,6 +30,8 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 from hijridate import Gregorian
 
+from bot import usertext
+
 LANGUAGES = ("ar", "en", "fr")
 DEFAULT = "en"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -98,7 +100,7 @@ def translations(language: str) -> NullTranslations:
 def _escape(value: object) -> str:
     if isinstance(value, Html):
         return str(value)
-    return FSI + html.escape(str(value), quote=False) + PDI
+    return FSI + html.escape(usertext.shown(str(value)), quote=False) + PDI
 
 
 def gettext(message: str) -> str:
@@ -128,9 +130,10 @@ def visible(text: str) -> str:
     return text.replace(FSI, "").replace(PDI, "")
 
 
-def escape(text: str) -> Html:
-    """Text typed by a user, safe to put in a message as it is."""
-    return Html(html.escape(text, quote=False))
+def escape(text: str, *, lines: bool = False) -> Html:
+    """Text typed by a user, safe to put in a message as it is: HTML-escaped, without
+    direction or control characters, on one line unless ``lines`` (see bot/usertext.py)."""
+    return Html(html.escape(usertext.shown(text, lines=lines), quote=False))
 
 
 def number(value: int | Decimal) -> str:

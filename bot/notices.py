@@ -153,7 +153,7 @@ def render(texts: Mapping[str, str], language: str) -> Html:
     """The notice exactly as a recipient in ``language`` sees it."""
     with i18n.use_locale(language):
         header = t("<b>Notice from the General Secretariat</b>")
-    return Html(f"{header}\n\n{i18n.escape(text_for(texts, language))}")
+    return Html(f"{header}\n\n{i18n.escape(text_for(texts, language), lines=True)}")
 
 
 def clean_texts(texts: Mapping[str, str | None]) -> dict[str, str]:

@@ -99,8 +99,12 @@ async def publish(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
         log.warning("the command menu could not be published (setMyCommands: %s)", exc)
         return
     svc = services(application)
-    ids = set(svc.settings.secretariat_ids)
-    ids.update(a.telegram_id for a in await people.registered(svc.db) if a.role != "delegate")
+    ids = {a.telegram_id for a in await people.registered(svc.db) if a.role != "delegate"}
+    # An id of SECRETARIAT_IDS that never wrote to the bot has no chat yet (Telegram would
+    # answer "chat not found"): its menu is set when it first writes (common._menu_once).
+    for telegram_id in svc.settings.secretariat_ids:
+        if await people.account(svc.db, telegram_id) is not None:
+            ids.add(telegram_id)
     from handlers.common import identify_id
 
     for telegram_id in sorted(ids):

@@ -96,6 +96,7 @@ async def test_a_press_too_old_to_answer_is_still_acted_on(bot, server, caplog):
     await amman.press(own, "Yes")  # pressed while the bot is down...
     now = server.clock
     server.clock = lambda: now() + server.callback_timeout + 1  # ...and answered too late
+    server.expect_rejections(400, "query is too old")
     caplog.set_level(logging.INFO)
     await bot.start()
     confirm = await own.wait_for(lambda m: "Confirm" in m.button_texts)

@@ -336,6 +336,7 @@ def test_random_updates_are_handled_and_unauthorized_ones_change_nothing(tmp_pat
 async def test_buttons_on_a_ballot_too_old_to_edit(bot, server):
     """Found by the property above: Telegram sends a press on an old message without the
     message, and refuses to edit it; the ballot then comes again as a new message."""
+    server.expect_rejections(400, "message can't be edited")
     errors: list[logging.LogRecord] = []
     watch = _Errors(errors)
     logging.getLogger().addHandler(watch)

@@ -512,6 +512,7 @@ async def test_forget_erases_the_person_and_keeps_the_record(bot, server, secret
         await zubaida.expect("Roll")
     # she blocks the bot and a notice cannot reach her: the report names her
     zubaida.block()
+    server.expect_rejections(403, "blocked")
     await secretariat.send("/notice")
     menu = await secretariat.expect("Who should receive it?")
     await secretariat.press(menu, "All delegates")
