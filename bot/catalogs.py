@@ -19,18 +19,27 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import ARABIC_PLURAL_FORMS, DOMAIN, LANGUAGES, LOCALES_DIR
 
 KEYWORDS = {"t": None, "tn": (1, 2), "N_": None}
+# A comment starting with this tag just above a message reaches its translators.
+COMMENT_TAGS = ("TRANSLATORS:",)
 ROOT = LOCALES_DIR.parent
-PLACEHOLDER = re.compile(r"\{(\w*)\}")
+# {name}, or {name:de} where a French translation contracts a preposition with a name.
+PLACEHOLDER = re.compile(r"\{(\w*)(?::[^{}]*)?\}")
 TAG = re.compile(r"</?[a-z]+[^>]*>")
 
 
 def extract() -> Catalog:
     template = Catalog(project="oicc-bot", fuzzy=False)
     for folder in ("bot", "handlers"):
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, keywords=KEYWORDS, comment_tags=(), strip_comment_tags=True
+        for _file, _line, message, comments, _context in extract_from_dir(
+            ROOT / folder, keywords=KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True
         ):
-            template.add(message)
+            existing = template.get(message if isinstance(message, str) else message[0])
+            if existing is not None:
+                for comment in comments:
+                    if comment not in existing.auto_comments:
+                        existing.auto_comments.append(comment)
+            else:
+                template.add(message, auto_comments=comments)
     return template
 
 

@@ -97,7 +97,9 @@ def welcome(caller: Caller) -> str:
 def help_text(caller: Caller) -> str:
     lines: list[str] = [t("<b>What you can do</b>")]
     for command, description in menu.commands_for(caller):
-        lines.append(f"/{command}: {t(description)}")
+        # An Arabic line starting with "/command" is marked right to left (RLM), or clients
+        # that choose the direction per line would show it left to right.
+        lines.append(i18n.rtl_line(f"/{command}: {t(description)}"))
     return "\n".join(lines)
 
 

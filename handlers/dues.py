@@ -13,7 +13,7 @@ from bot import clock, i18n, rules
 from bot import dues as dues_core
 from bot import registry as registry_core
 from bot.app import Services, services
-from bot.i18n import Html, t
+from bot.i18n import N_, Html, t
 from bot.registry import normalize_code
 from bot.store import registry
 from handlers.common import Caller, Context, action, reply
@@ -162,7 +162,8 @@ async def arrears(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, Html(head + "\n" + "\n".join(lines)))
 
 
-PAID_USAGE = "/paid MEMBER YEAR organization|cooperation_fund AMOUNT"
+# TRANSLATORS: how to write the command; translate the words in capitals, keep the rest.
+PAID_USAGE = N_("/paid MEMBER YEAR organization|cooperation_fund AMOUNT")
 
 
 @action("secretariat")
@@ -170,7 +171,7 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
     svc = services(context)
     args = context.args or []
     if len(args) != 4:
-        await reply(update, t("Usage: {usage}", usage=PAID_USAGE))
+        await reply(update, t("Usage: {usage}", usage=t(PAID_USAGE)))
         return
     code, raw_year, raw_fund, raw_amount = args
     member = await registry.get_member(svc.db, normalize_code(code))
@@ -186,7 +187,7 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
             update,
             t(
                 "The fund must be organization or cooperation_fund. Usage: {usage}",
-                usage=PAID_USAGE,
+                usage=t(PAID_USAGE),
             ),
         )
         return
@@ -195,7 +196,7 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
     except ValueError:
         await reply(
             update,
-            t("{value} is not a year. Usage: {usage}", value=raw_year[:20], usage=PAID_USAGE),
+            t("{value} is not a year. Usage: {usage}", value=raw_year[:20], usage=t(PAID_USAGE)),
         )
         return
     try:
@@ -208,7 +209,7 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
             t(
                 "{value} is not a positive amount with at most two decimals. Usage: {usage}",
                 value=raw_amount[:20],
-                usage=PAID_USAGE,
+                usage=t(PAID_USAGE),
             ),
         )
         return

@@ -3,7 +3,6 @@ review, Confirm; the count by R10 or R11 with a chart; the chair's casting vote.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -12,15 +11,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot import callbacks, i18n
 from bot import elections as core
-from bot import meetings as meeting_core
 from bot.app import Services, services
 from bot.i18n import Html, t, tn
 from bot.store import elections as store_elections
 from bot.store import meetings as store
 from bot.store import registry
 from bot.store.meetings import Meeting, Question
+from bot.usecases import votes as vote_cases
 from handlers.common import Caller, Context, action, reply
-from handlers.meetings import meeting_command, meeting_label
+from handlers.meetings import meeting_command, meeting_label, year
 
 log = logging.getLogger(__name__)
 
@@ -75,60 +74,35 @@ async def election(
     if len(args) != 1 or not args[0].isdigit():
         await reply(update, t("Usage: /election ID"))
         return
-    found = await store_elections.get_election(svc.db, int(args[0]))
-    if found is None or found.meeting != meeting.id:
+    from handlers.votes import ballot_renderer, opened_reply
+
+    opened = await vote_cases.open_election_round(
+        svc.db,
+        meeting.id,
+        int(args[0]),
+        actor_id=caller.telegram_id,
+        year=year(svc),
+        years=svc.settings.good_standing_years,
+        ballot=ballot_renderer(svc),
+    )
+    if opened.status == "no_election":
         await reply(update, t("There is no election {id} in this meeting.", id=args[0]))
         return
-    if meeting.in_session_at is None:
-        await reply(
-            update,
-            t("The meeting is not in session: the chair calls the quorum first (/call_quorum)."),
-        )
-        return
-    rounds = [q for q in await store.questions_of(svc.db, meeting.id) if q.election == found.id]
-    if rounds and rounds[-1].closed_at is None:
-        await reply(
-            update, t("A vote is already open in this meeting. Close it with /close first.")
-        )
-        return
-    if rounds and rounds[-1].outcome != "runoff":
-        await reply(update, t("This election is decided. /results shows the result."))
-        return
-    if rounds:
-        last = rounds[-1].result or {}
-        candidates, seats = list(last["runoff"]), last.get("seats_left") or 1
-        round_no = rounds[-1].round + 1
-    else:
-        candidates = [c.code for c in await store_elections.candidates(svc.db, found.id)]
-        seats, round_no = found.seats, 1
-    from handlers.votes import open_round
-
-    await open_round(
-        update,
-        svc,
-        caller,
-        meeting,
-        "council_election" if found.type == "council" else "single_election",
-        secret=True,
-        election=found.id,
-        round_no=round_no,
-        candidates=candidates,
-        seats=seats if found.type == "council" else 1,
-    )
+    await opened_reply(update, svc, opened, caller)
 
 
 @action("registered")
 async def ballot_press(update: Update, context: Context, caller: Caller) -> None:
     """Toggle (et), Submit (es) or Confirm (ec): every claim checked again here."""
-    from handlers.votes import checked_press, edit_query, refresh_turnout, refusal, show_recorded
+    from handlers.votes import checked_press, edit_query, record_vote
 
-    pressed = await checked_press(update, context, caller, None)
+    pressed = await checked_press(update, context, caller, None, False)
     if pressed is None:
         return
     query, question, meeting, parsed = pressed
     svc = services(context)
     mask = core.parse_mask(parsed.args[1], question.candidates)
-    if mask is None or question.kind == "resolution":
+    if mask is None:
         await query.answer(t("This button is not valid."), show_alert=True)
         return
     assert caller.member is not None
@@ -169,22 +143,7 @@ async def ballot_press(update: Update, context: Context, caller: Caller) -> None
         ]
         await edit_query(query, text, rows)
         return
-    receipt = meeting_core.new_receipt()
-    try:
-        await store.cast(
-            svc.db,
-            question.id,
-            caller.member.code,
-            json.dumps(sorted(chosen)),
-            cast_by=caller.telegram_id,
-            receipt=receipt,
-        )
-    except store.VoteRefused as refused:
-        await query.answer(refusal(refused.reason), show_alert=True)
-        return
-    await query.answer(t("Your vote is recorded."))
-    await show_recorded(context, svc, question, meeting, caller, "", receipt, query)
-    await refresh_turnout(context, question.id)
+    await record_vote(context, query, caller, question, meeting, chosen, "")
 
 
 async def render(svc: Services, question: Question, language: str) -> str:
@@ -267,14 +226,6 @@ async def chart_png(svc: Services, question: Question, language: str) -> bytes:
         i18n.visible(title),
         words,
     )
-
-
-async def count(svc: Services, question: Question) -> dict[str, Any]:
-    found = await store_elections.get_election(svc.db, question.election or 0)
-    assert found is not None
-    members = {m.code: m for m in await registry.members(svc.db)}
-    names = {c.code: c.name for c in await store_elections.candidates(svc.db, found.id)}
-    return await core.count(svc.db, question, found, members, names)
 
 
 async def casting_prompt(

@@ -16,14 +16,14 @@ from typing import Any, cast
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, clock, i18n, outbox, rules
+from bot import callbacks, clock, i18n
 from bot import meetings as core
 from bot.app import Services, services
 from bot.i18n import Html, t, tn
-from bot.store import Database, people
 from bot.store import meetings as store
 from bot.store.meetings import Meeting
-from handlers.common import Caller, Context, action, identify_id, keyboard, reply
+from bot.usecases import meetings as meeting_cases
+from handlers.common import Caller, Context, action, keyboard, reply
 
 log = logging.getLogger(__name__)
 
@@ -167,25 +167,30 @@ async def _presence(
     assert caller.member is not None
     member = caller.member
     name = member.name(caller.language)
-    changed = await store.set_attendance(
-        svc.db, meeting.id, member.code, present, caller.telegram_id
+    presence = await meeting_cases.set_presence(
+        svc.db,
+        meeting.id,
+        member.code,
+        present,
+        actor_id=caller.telegram_id,
+        year=year(svc),
+        years=svc.settings.good_standing_years,
     )
     if not present:
         await reply(
             update,
             t("{member} is checked out of {meeting}.", member=name, meeting=meeting_label(meeting))
-            if changed
+            if presence.changed
             else t("{member} is not checked in.", member=name),
         )
         return
-    if not changed:
+    if not presence.changed:
         await reply(update, t("{member} is already checked in.", member=name))
         return
     lines = [
         t("✅ {member} is checked in for {meeting}.", member=name, meeting=meeting_label(meeting))
     ]
-    facts = await core.body_facts(svc.db, meeting.body, year(svc), svc.settings.good_standing_years)
-    if member.code not in facts.voting:
+    if not presence.voting_right:
         if meeting.body == "gc":
             lines.append(
                 t(
@@ -200,8 +205,7 @@ async def _presence(
                     member=name,
                 )
             )
-    question = await store.open_question_of(svc.db, meeting.id)
-    if question is not None and member.code not in await store.roll_of(svc.db, question.id):
+    if presence.open_question is not None:
         lines.append(
             t(
                 "A vote is open. Its roll was fixed when it opened, so {member} cannot vote on it; it can vote on the next one.",
@@ -280,66 +284,61 @@ async def call_quorum(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
-    if meeting.in_session_at is not None:
+
+    def postponed(meeting: Meeting, state: core.QuorumState, until: datetime) -> str:
+        return t(
+            "⏳ {meeting}: the quorum was not reached ({counted} of {needed} needed). The meeting is postponed until {time}; it will then be valid with any attending member that counts.",
+            meeting=meeting_label(meeting),
+            counted=i18n.number(state.quorum.attending),
+            needed=i18n.number(state.quorum.needed),
+            time=i18n.when(until, meeting.timezone),
+        )
+
+    called = await meeting_cases.call_quorum(
+        svc.db,
+        meeting.id,
+        actor_id=caller.telegram_id,
+        year=year(svc),
+        years=svc.settings.good_standing_years,
+        postponement_minutes=svc.settings.postponement_minutes,
+        postponed_notice=postponed,
+    )
+    if called.status == "in_session":
         await reply(update, t("The meeting is already in session."))
-        return
-    if meeting.postponed_until is not None and meeting.reconvened_at is None:
+    elif called.status == "meeting_closed":
+        await reply(update, t("This meeting is not current any more."))
+    elif called.status == "postponed_already":
+        assert called.postponed_until is not None
         await reply(
             update,
             t(
                 "The meeting is postponed until {time}; it reconvenes by itself then.",
-                time=i18n.when(meeting.postponed_until, meeting.timezone),
+                time=i18n.when(called.postponed_until, meeting.timezone),
             ),
         )
-        return
-    state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
-    decision = rules.quorum_call(state.quorum, reconvened=state.reconvened)
-    details = {
-        "base": state.quorum.base,
-        "needed": state.quorum.needed,
-        "counted": state.quorum.attending,
-        "attending": list(state.attending),
-    }
-    if decision == "open":
-        await store.record_quorum_call(svc.db, meeting.id, "open", details, caller.telegram_id)
-        fresh = await store.get_meeting(svc.db, meeting.id)
-        assert fresh is not None
-        state = await core.quorum_state(svc.db, fresh, year(svc), svc.settings.good_standing_years)
+    elif called.status == "opened":
+        assert called.meeting is not None
+        state = await core.quorum_state(
+            svc.db, called.meeting, year(svc), svc.settings.good_standing_years
+        )
         await reply(update, render_quorum(state, caller.language))
-        return
-    if decision == "inquorate":
-        await store.record_quorum_call(svc.db, meeting.id, "inquorate", details, caller.telegram_id)
+    elif called.status == "inquorate":
         await reply(
             update,
             t(
                 "Nobody who counts is attending yet. The meeting was already postponed once; it opens as soon as one such member checks in and you call the quorum again."
             ),
         )
-        return
-    until = rules.reconvene_at(clock.now(), svc.settings.postponement_minutes)
-    await store.record_quorum_call(
-        svc.db, meeting.id, "postpone", details, caller.telegram_id, postponed_until=until
-    )
-    schedule_reconvene(context.application, meeting.id, until)
-    await notify_body(
-        svc,
-        meeting,
-        "postponed",
-        lambda: t(
-            "⏳ {meeting}: the quorum was not reached ({counted} of {needed} needed). The meeting is postponed until {time}; it will then be valid with any attending member that counts.",
-            meeting=meeting_label(meeting),
-            counted=i18n.number(state.quorum.attending),
-            needed=i18n.number(state.quorum.needed),
-            time=i18n.when(until, meeting.timezone),
-        ),
-    )
-    await reply(
-        update,
-        t(
-            "The quorum was not reached. The meeting is postponed until {time}, and every delegate of the body is being told.",
-            time=i18n.when(until, meeting.timezone),
-        ),
-    )
+    else:
+        assert called.postponed_until is not None
+        schedule_reconvene(context.application, meeting.id, called.postponed_until)
+        await reply(
+            update,
+            t(
+                "The quorum was not reached. The meeting is postponed until {time}, and every delegate of the body is being told.",
+                time=i18n.when(called.postponed_until, meeting.timezone),
+            ),
+        )
 
 
 @meeting_command("adjourn", "chair")
@@ -358,15 +357,6 @@ async def adjourn(
 # --- notifying the body ------------------------------------------------------------------
 
 
-async def body_delegates(db: Database, seated: tuple[str, ...]) -> list[people.Account]:
-    members = set(seated)
-    return [
-        a
-        for a in await people.registered(db)
-        if a.member in members and a.role in ("delegate", "chair")
-    ]
-
-
 async def notify_body(
     svc: Services,
     meeting: Meeting,
@@ -378,22 +368,15 @@ async def notify_body(
 ) -> int:
     """Queue a message (with a photo per language, if given) to every delegate of the
     meeting's body, each in their language."""
-    facts = await core.body_facts(svc.db, meeting.body, year(svc), svc.settings.good_standing_years)
-    messages = []
-    for account in await body_delegates(svc.db, facts.seated):
-        caller = await identify_id(svc, account.telegram_id)
-        with i18n.use_locale(caller.language):
-            messages.append(
-                outbox.Outgoing(
-                    account.telegram_id,
-                    caller.language,
-                    render(),
-                    member=account.member,
-                    photo=photos.get(caller.language) if photos else None,
-                )
-            )
-    return await outbox.queue(
-        svc.db, kind, messages, ref=ref or f"meeting:{meeting.id}", actor="bot"
+    return await meeting_cases.notify_body(
+        svc.db,
+        meeting,
+        kind,
+        render,
+        year=year(svc),
+        years=svc.settings.good_standing_years,
+        ref=ref,
+        photos=photos,
     )
 
 
@@ -442,17 +425,8 @@ async def reconvene(
     application: Application[Any, Any, Any, Any, Any, Any], meeting_id: int
 ) -> None:
     svc = services(application)
-    meeting = await store.get_meeting(svc.db, meeting_id)
-    if meeting is None or meeting.reconvened_at is not None or meeting.closed_at is not None:
-        return
-    state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
-    in_session = rules.reconvened_valid(
-        meeting.body, len(state.attending_voting), len(state.attending)
-    )
-    if not await store.reconvene(svc.db, meeting.id, in_session):
-        return
 
-    def render() -> str:
+    def notice(meeting: Meeting, in_session: bool) -> str:
         if in_session:
             return t(
                 "▶️ {meeting} has reconvened and is in session.", meeting=meeting_label(meeting)
@@ -462,7 +436,13 @@ async def reconvene(
             meeting=meeting_label(meeting),
         )
 
-    await notify_body(svc, meeting, "reconvened", render)
+    await meeting_cases.reconvene(
+        svc.db,
+        meeting_id,
+        year=year(svc),
+        years=svc.settings.good_standing_years,
+        notice=notice,
+    )
 
 
 async def resume(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

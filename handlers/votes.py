@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any, cast
@@ -11,14 +12,15 @@ from telegram import Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, i18n, outbox, rules
-from bot import elections as election_core
+from bot import callbacks, i18n, outbox
 from bot import meetings as core
 from bot.app import Services, services
 from bot.i18n import Html, t
-from bot.store import Database, people, registry
+from bot.store import Database, registry
 from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
+from bot.usecases import votes
+from bot.usecases.notices import Recipient
 from handlers import elections
 from handlers.common import (
     Caller,
@@ -30,12 +32,10 @@ from handlers.common import (
     uneditable,
 )
 from handlers.meetings import (
-    body_delegates,
     body_name,
     meeting_command,
     meeting_label,
     member_name,
-    notify_body,
     year,
 )
 
@@ -93,16 +93,19 @@ async def motion(
     if not args or len(args) > 2 or (len(args) == 2 and args[1].lower() != "secret"):
         await reply(update, t("Usage: /motion ITEM, or /motion ITEM secret"))
         return
-    if meeting.in_session_at is None:
-        await reply(
-            update,
-            t("The meeting is not in session: the chair calls the quorum first (/call_quorum)."),
-        )
-        return
     item, secret = args[0], len(args) == 2
-    agenda = await store.agenda(svc.db, meeting.id)
-    if not rules.motion_allowed(meeting.kind, item, [a.item for a in agenda]):  # type: ignore[arg-type]
-        listed = ", ".join(a.item for a in agenda) or "—"
+    opened = await votes.open_resolution(
+        svc.db,
+        meeting.id,
+        item,
+        secret=secret,
+        actor_id=caller.telegram_id,
+        year=year(svc),
+        years=svc.settings.good_standing_years,
+        ballot=ballot_renderer(svc),
+    )
+    if opened.status == "not_on_agenda":
+        listed = ", ".join(opened.agenda) or "—"
         if meeting.kind == "extraordinary":
             text = t(
                 "An extraordinary session discusses only the questions it was convened for. {item} is not on its agenda ({items}).",
@@ -113,67 +116,51 @@ async def motion(
             text = t("{item} is not on the agenda ({items}).", item=item[:20], items=listed)
         await reply(update, text)
         return
-    await open_round(update, svc, caller, meeting, "resolution", secret=secret, item=item)
+    await opened_reply(update, svc, opened, caller)
 
 
-async def open_round(
-    update: Update,
-    svc: Services,
-    caller: Caller,
-    meeting: Meeting,
-    kind: str,
-    *,
-    secret: bool,
-    item: str | None = None,
-    election: int | None = None,
-    round_no: int = 1,
-    candidates: Sequence[str] = (),
-    seats: int | None = None,
-) -> None:
-    """Fix the roll (R6), open the question, send every delegate on the roll a ballot in
-    their language through the outbox, and give the chair a live turnout message."""
-    state = await core.quorum_state(svc.db, meeting, year(svc), svc.settings.good_standing_years)
-    roll = sorted(rules.voting_roll(state.attending, state.facts.seated, state.facts.voting))
-    if not roll:
-        await reply(update, t("No attending member holds a voting right: there is nobody to vote."))
+async def opened_reply(update: Update, svc: Services, opened: votes.Opened, caller: Caller) -> None:
+    """What the chair sees once /motion or /election is decided: the live turnout of the
+    opened vote, or why nothing was opened."""
+    if opened.status == "opened":
+        assert opened.question is not None
+        sent = await reply_turnout(update, svc, opened.question, caller.language)
+        if sent is not None:
+            await store.set_turnout_message(svc.db, opened.question.id, *sent)
         return
-    try:
-        question_id = await store.open_question(
-            svc.db,
-            meeting.id,
-            kind,
-            roll,
-            secret=secret,
-            item=item,
-            election=election,
-            round_no=round_no,
-            candidates=candidates,
-            seats=seats,
-            actor_id=caller.telegram_id,
+    text = {
+        "already_open": t("A vote is already open in this meeting. Close it with /close first."),
+        "not_in_session": t(
+            "The meeting is not in session: the chair calls the quorum first (/call_quorum)."
+        ),
+        "meeting_closed": t("This meeting is not current any more."),
+        "nobody": t("No attending member holds a voting right: there is nobody to vote."),
+        "decided": t("This election is decided. /results shows the result."),
+    }.get(opened.status, t("This meeting is not current any more."))
+    await reply(update, text)
+
+
+def ballot_renderer(svc: Services) -> votes.BallotRenderer:
+    """Each delegate's fresh ballot, rendered in their language inside the opening
+    transaction (``db`` is that transaction's view)."""
+
+    async def render(
+        db: Database, question: Question, meeting: Meeting, recipient: Recipient
+    ) -> outbox.Outgoing:
+        inside = dataclasses.replace(svc, db=db)
+        member = await registry.get_member(db, recipient.member)
+        with i18n.use_locale(recipient.language):
+            name = member.name(recipient.language) if member else recipient.member
+            text, rows = await ballot_view(inside, question, meeting, name, recipient.language)
+        return outbox.Outgoing(
+            recipient.telegram_id,
+            recipient.language,
+            text,
+            buttons=rows,
+            member=recipient.member,
         )
-    except store.AlreadyOpen:
-        await reply(
-            update, t("A vote is already open in this meeting. Close it with /close first.")
-        )
-        return
-    question = await store.get_question(svc.db, question_id)
-    assert question is not None
-    messages = []
-    for account in await body_delegates(svc.db, tuple(roll)):
-        who = await identify_id(svc, account.telegram_id)
-        assert account.member is not None
-        with i18n.use_locale(who.language):
-            name = member_name(state.facts.members, account.member, who.language)
-            text, rows = await ballot_view(svc, question, meeting, name, who.language)
-        messages.append(
-            outbox.Outgoing(
-                account.telegram_id, who.language, text, buttons=rows, member=account.member
-            )
-        )
-    await outbox.queue(svc.db, "ballot", messages, ref=f"q:{question.id}", actor="bot")
-    sent = await reply_turnout(update, svc, question, caller.language)
-    if sent is not None:
-        await store.set_turnout_message(svc.db, question.id, sent[0], sent[1])
+
+    return render
 
 
 async def ballot_view(
@@ -210,12 +197,13 @@ async def turnout_text(svc: Services, question: Question, language: str) -> str:
 
 async def reply_turnout(
     update: Update, svc: Services, question: Question, language: str
-) -> tuple[int, int] | None:
+) -> tuple[int, int, str] | None:
     message = update.effective_message
     if message is None:
         return None
-    sent = await message.reply_text(await turnout_text(svc, question, language), parse_mode="HTML")
-    return sent.chat_id, sent.message_id
+    text = await turnout_text(svc, question, language)
+    sent = await message.reply_text(text, parse_mode="HTML")
+    return sent.chat_id, sent.message_id, text
 
 
 async def refresh_turnout(context: Context, question_id: int) -> None:
@@ -229,20 +217,29 @@ async def refresh_turnout(context: Context, question_id: int) -> None:
 
 async def _turnout_job(context: Context) -> None:
     assert context.job is not None
+    await update_turnout(context, int(cast(int, context.job.data)))
+
+
+async def update_turnout(context: Context, question_id: int) -> None:
+    """Edit the chair's turnout message to what it should show now, only if that differs
+    from the text it shows (kept in the database, so also right after a restart)."""
     svc = services(context)
-    question = await store.get_question(svc.db, int(cast(int, context.job.data)))
+    question = await store.get_question(svc.db, question_id)
     if question is None or question.turnout_chat is None or question.turnout_message is None:
         return
     caller = await identify_id(svc, question.turnout_chat)
     with i18n.use_locale(caller.language):
         text = await turnout_text(svc, question, caller.language)
+    if text == question.turnout_text:
+        return
     try:
         await context.bot.edit_message_text(
             text, question.turnout_chat, question.turnout_message, parse_mode="HTML"
         )
     except BadRequest as exc:
-        if "not modified" not in str(exc):
-            log.warning("turnout of question %s not updated: %s", question.id, exc)
+        log.warning("turnout of question %s not updated: %s", question.id, exc)
+        return
+    await store.set_turnout_text(svc.db, question.id, text)
 
 
 # --- voting ------------------------------------------------------------------------------
@@ -256,18 +253,23 @@ def refusal(reason: str) -> str:
         ),
         "already_voted": t("Your member has already voted on this question. A vote is final."),
         "not_delegate": t("Only delegates of a member can do this."),
+        "invalid": t("This button is not valid."),
     }[reason]
 
 
 async def check_ballot(
-    svc: Services, caller: Caller, question_id: str
+    svc: Services, caller: Caller, question_id: str, resolution: bool | None = None
 ) -> tuple[Question, Meeting] | str:
-    """Everything the button claims, checked again: returns the question or a refusal."""
+    """Everything the button claims, checked again: returns the question or a refusal.
+    ``resolution``: the button belongs to a resolution's ballot (True) or an election's
+    (False); a button of one kind on a question of the other is not valid."""
     if not caller.is_delegate or caller.member is None:
         return "not_delegate"
     question = await store.get_question(svc.db, int(question_id)) if question_id.isdigit() else None
     if question is None:
         return "closed"
+    if resolution is not None and resolution != (question.kind == "resolution"):
+        return "invalid"
     meeting = await store.get_meeting(svc.db, question.meeting)
     assert meeting is not None
     if question.closed_at is not None:
@@ -279,17 +281,22 @@ async def check_ballot(
 
 
 async def checked_press(
-    update: Update, context: Context, caller: Caller, choices: Sequence[str] | None
+    update: Update,
+    context: Context,
+    caller: Caller,
+    choices: Sequence[str] | None,
+    resolution: bool,
 ) -> tuple[Any, Question, Meeting, callbacks.Callback] | None:
     """A ballot button's claims checked again (``choices``: the values its last field may
-    take, None for any); answers the press itself on a refusal."""
+    take, None for any; ``resolution``: a resolution's button, else an election's);
+    answers the press itself on a refusal."""
     query = update.callback_query
     assert query is not None
     parsed = callbacks.parse(query.data)
     if parsed is None or (choices is not None and parsed.args[1] not in choices):
         await query.answer(t("This button is not valid."), show_alert=True)
         return None
-    checked = await check_ballot(services(context), caller, parsed.args[0])
+    checked = await check_ballot(services(context), caller, parsed.args[0], resolution)
     if isinstance(checked, str):
         await query.answer(refusal(checked), show_alert=True)
         return None
@@ -298,7 +305,7 @@ async def checked_press(
 
 @action("registered")
 async def ballot_button(update: Update, context: Context, caller: Caller) -> None:
-    pressed = await checked_press(update, context, caller, CHOICE_CODES)
+    pressed = await checked_press(update, context, caller, CHOICE_CODES, True)
     if pressed is None:
         return
     query, question, meeting, parsed = pressed
@@ -330,7 +337,7 @@ async def ballot_button(update: Update, context: Context, caller: Caller) -> Non
 
 @action("registered")
 async def confirm_button(update: Update, context: Context, caller: Caller) -> None:
-    pressed = await checked_press(update, context, caller, (*CHOICE_CODES, "x"))
+    pressed = await checked_press(update, context, caller, (*CHOICE_CODES, "x"), True)
     if pressed is None:
         return
     query, question, meeting, parsed = pressed
@@ -344,21 +351,29 @@ async def confirm_button(update: Update, context: Context, caller: Caller) -> No
         )
         await edit_query(query, text, ballot_buttons(question.id))
         return
-    receipt = core.new_receipt() if question.secret else None
-    try:
-        await store.cast(
-            svc.db,
-            question.id,
-            caller.member.code,
-            choice,
-            cast_by=caller.telegram_id,
-            receipt=receipt,
-        )
-    except store.VoteRefused as refused:
-        await query.answer(refusal(refused.reason), show_alert=True)
+    await record_vote(context, query, caller, question, meeting, choice, choice)
+
+
+async def record_vote(
+    context: Context,
+    query: Any,
+    caller: Caller,
+    question: Question,
+    meeting: Meeting,
+    choice: str | Sequence[str],
+    shown: str,
+) -> None:
+    """Cast the confirmed vote; acknowledge it (with its receipt) only once it is recorded."""
+    svc = services(context)
+    assert caller.member is not None
+    cast_ = await votes.cast(
+        svc.db, question.id, caller.member.code, choice, cast_by=caller.telegram_id
+    )
+    if not cast_.recorded:
+        await query.answer(refusal(cast_.status), show_alert=True)
         return
     await query.answer(t("Your vote is recorded."))
-    await show_recorded(context, svc, question, meeting, caller, choice, receipt, query)
+    await show_recorded(context, svc, question, meeting, caller, shown, cast_.receipt, query)
     await refresh_turnout(context, question.id)
 
 
@@ -470,36 +485,26 @@ async def close(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
-    question = await store.open_question_of(svc.db, meeting.id)
-    if question is None:
+    closed = await votes.close_question(
+        svc.db, meeting.id, actor_id=caller.telegram_id, casting_prompt=casting_prompt(svc)
+    )
+    if closed.status == "none_open" or closed.question is None:
         await reply(update, t("No vote is open in this meeting."))
         return
-    if question.kind == "resolution":
-        result = await core.count_resolution(svc.db, question, meeting.chair_member)
-    else:
-        result = await elections.count(svc, question)
-    if not await store.close_question(
-        svc.db, question.id, result["outcome"], result, caller.telegram_id
-    ):
-        await reply(update, t("This vote is closed."))
-        return
-    closed = await store.get_question(svc.db, question.id)
-    assert closed is not None
-    await send_result(update, svc, closed, caller.language)
-    if result["outcome"] == "pending":
-        await ask_casting_vote(svc, closed, meeting)
-    await refresh_turnout(context, question.id)
+    await send_result(update, svc, closed.question, caller.language)
+    await update_turnout(context, closed.question.id)
 
 
-async def ask_casting_vote(svc: Services, question: Question, meeting: Meeting) -> None:
-    """A tie in a secret vote: the chair's vote is secret too, so it is asked for now, of
-    every chair delegate of the chair member; the first answer decides."""
-    messages = []
-    for account in await people.delegates_of(svc.db, meeting.chair_member):
-        if account.role != "chair":
-            continue
-        caller = await identify_id(svc, account.telegram_id)
-        with i18n.use_locale(caller.language):
+def casting_prompt(svc: Services) -> votes.BallotRenderer:
+    """A tie in a secret vote: the chair's vote is secret too, so it is asked for in the
+    closing transaction, of every chair delegate of the chair member (the first answer
+    decides)."""
+
+    async def render(
+        db: Database, question: Question, meeting: Meeting, recipient: Recipient
+    ) -> outbox.Outgoing:
+        inside = dataclasses.replace(svc, db=db)
+        with i18n.use_locale(recipient.language):
             prompt: str
             if question.kind == "resolution":
                 prompt = t(
@@ -512,31 +517,19 @@ async def ask_casting_vote(svc: Services, question: Question, meeting: Meeting) 
                     ]
                 ]
             else:
-                prompt, rows = await elections.casting_prompt(svc, question, caller.language)
+                prompt, rows = await elections.casting_prompt(inside, question, recipient.language)
             text = "\n".join(
                 [
                     f"⚖️ <b>{meeting_label(meeting)}</b>",
-                    await question_title(svc.db, question, caller.language),
+                    await question_title(db, question, recipient.language),
                     prompt,
                 ]
             )
-        messages.append(
-            outbox.Outgoing(
-                account.telegram_id, caller.language, text, buttons=rows, member=account.member
-            )
+        return outbox.Outgoing(
+            recipient.telegram_id, recipient.language, text, buttons=rows, member=recipient.member
         )
-    await outbox.queue(svc.db, "casting_vote", messages, ref=f"cv:{question.id}", actor="bot")
 
-
-def _casting_choice_valid(question: Question, choice: str) -> bool:
-    if question.kind == "resolution":
-        return choice in ("y", "n")
-    tied = (question.result or {}).get("runoff", [])
-    return choice == "d" or (
-        choice.isdigit()
-        and int(choice) < len(question.candidates)
-        and question.candidates[int(choice)] in tied
-    )
+    return render
 
 
 @action("chair")
@@ -545,40 +538,25 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
     assert query is not None
     svc = services(context)
     parsed = callbacks.parse(query.data)
-    question = (
-        await store.get_question(svc.db, int(parsed.args[0]))
-        if parsed and parsed.args[0].isdigit()
-        else None
-    )
-    meeting = await store.get_meeting(svc.db, question.meeting) if question else None
-    if (
-        parsed is None
-        or question is None
-        or meeting is None
-        or not _casting_choice_valid(question, parsed.args[1])
-        or not (caller.is_chair and caller.member and caller.member.code == meeting.chair_member)
-    ):
+    if parsed is None or not parsed.args[0].isdigit() or caller.member is None:
         await query.answer(t("This button is not valid."), show_alert=True)
         return
-    if question.outcome != "pending" or question.result is None:
+    given = await votes.casting_vote(
+        svc.db,
+        int(parsed.args[0]),
+        parsed.args[1],
+        chair_member=caller.member.code,
+        actor_id=caller.telegram_id,
+    )
+    if given.status == "invalid":
+        await query.answer(t("This button is not valid."), show_alert=True)
+        return
+    if given.status == "already_given":
         await query.answer(t("The casting vote has already been given."), show_alert=True)
         return
+    assert given.question is not None
     await query.answer()
-    if question.kind == "resolution":
-        settled = core.settle_resolution(question.result, core.CHOICES[parsed.args[1]])
-    else:
-        pick = parsed.args[1]
-        settled = election_core.settle_single(
-            question.result, None if pick == "d" else question.candidates[int(pick)]
-        )
-    if not await store.settle_pending(
-        svc.db, question.id, settled["outcome"], settled, caller.telegram_id
-    ):
-        await edit_query(query, t("The casting vote has already been given."), None)
-        return
-    fresh = await store.get_question(svc.db, question.id)
-    assert fresh is not None
-    await edit_query(query, await render_result(svc, fresh, caller.language), None)
+    await edit_query(query, await render_result(svc, given.question, caller.language), None)
 
 
 async def send_result(update: Update, svc: Services, question: Question, language: str) -> None:
@@ -699,28 +677,34 @@ async def announce(
     if question.outcome == "pending":
         await reply(update, t("⚖️ Tied: waiting for the chair's casting vote."))
         return
-    if not await store.mark_announced(svc.db, question.id, caller.telegram_id):
+    if question.announced_at is not None:
         await reply(update, t("This result has already been announced."))
         return
+    # Everything that can fail (the chart above all) is rendered before the decision:
+    # a failure here leaves the result unannounced, and /announce can be sent again.
     texts: dict[str, str] = {}
     charts: dict[str, bytes] = {}
+    captions: dict[str, str] = {}
     for language in i18n.LANGUAGES:
         with i18n.use_locale(language):
             texts[language] = await render_result(svc, question, language)
+            captions[language] = str(t("Chart of the result"))
             if question.kind != "resolution":
                 charts[language] = await elections.chart_png(svc, question, language)
-    await notify_body(
-        svc, meeting, "result", lambda: texts[i18n.current()], ref=f"result:{question.id}"
+    announced = await votes.announce(
+        svc.db,
+        question.id,
+        votes.Announcement(texts, charts, captions),
+        actor_id=caller.telegram_id,
+        year=year(svc),
+        years=svc.settings.good_standing_years,
     )
-    if charts:
-        await notify_body(
-            svc,
-            meeting,
-            "result",
-            lambda: str(t("Chart of the result")),
-            ref=f"chart:{question.id}",
-            photos=charts,
-        )
+    if announced.status == "already_announced":
+        await reply(update, t("This result has already been announced."))
+        return
+    if announced.status == "pending":
+        await reply(update, t("⚖️ Tied: waiting for the chair's casting vote."))
+        return
     await reply(
         update,
         t(

@@ -86,7 +86,76 @@ def test_meeting_dates_show_hijri_beside_gregorian(language):
         text = i18n.when(moment, "Asia/Riyadh")
     assert "1448" in text  # 15 Jumada al-Akhirah 1448
     assert "2026" in text
-    assert "12:00" in text  # 09:00 UTC is noon in Riyadh
+    assert (
+        "12\u00a0h\u00a000" if language == "fr" else "12:00"
+    ) in text  # 09:00 UTC is noon in Riyadh
+
+
+def test_time_zones_are_named_by_city_and_offset_not_by_long_names():
+    moment = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    expected = {
+        "en": "12:00 (Riyadh time, UTC+3)",
+        "fr": "12\u00a0h\u00a000 (heure de Riyad, UTC+3)",
+        "ar": "12:00 (بتوقيت الرياض، UTC+3)",
+    }
+    for language, text in expected.items():
+        with i18n.use_locale(language):
+            shown = i18n.visible(i18n.zone_time(moment, "Asia/Riyadh"))
+        assert shown == text
+        assert "Arabian" not in shown and "normale" not in shown and "الرسمي" not in shown
+    with i18n.use_locale("fr"):
+        assert i18n.visible(i18n.zone_time(moment, "Africa/Cairo")).endswith(
+            "(heure du Caire, UTC+2)"
+        )
+        assert i18n.visible(i18n.zone_time(moment, "Africa/Abidjan")).endswith(
+            "(heure d'Abidjan, UTC)"
+        )
+        assert i18n.visible(i18n.zone_time(moment, "Asia/Kolkata")).endswith("UTC+5:30)")
+        assert i18n.visible(i18n.zone_time(moment, "UTC")) == "09\u00a0h\u00a000 (UTC)"
+
+
+def test_french_writes_the_first_of_a_hijri_month_as_an_ordinal():
+    # 20 March 2026 is 1 Shawwal 1447 in the Umm al-Qura calendar.
+    moment = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    with i18n.use_locale("fr"):
+        assert i18n.hijri(moment) == "1er chawwal 1447 H"
+    with i18n.use_locale("en"):
+        assert i18n.hijri(moment).startswith("1 Shawwal")
+
+
+def test_french_prepositions_contract_with_the_names_article():
+    with i18n.use_locale("fr"):
+        for name, expected in (
+            ("Le Caire", "au nom du Caire"),
+            ("Abuja", "au nom d'Abuja"),
+            ("Dakar", "au nom de Dakar"),
+            ("Les Comores", "au nom des Comores"),
+            ("La Mecque", "au nom de La Mecque"),
+            ("Islamabad", "au nom d'Islamabad"),
+        ):
+            text = i18n.t(
+                "You vote for {member}. One vote per member; a confirmed vote is final.",
+                member=name,
+            )
+            assert i18n.visible(text).startswith("Vous votez " + expected + ". "), text
+        assert "de Le" not in i18n.t(
+            "✅ {member} voted: <b>{choice}</b>.", member="Le Caire", choice="Oui"
+        )
+        escaped = i18n.t("<b>Dues of {member}</b>", member="Le <Caire>")
+        assert "du \u2068&lt;Caire&gt;\u2069" in escaped
+
+
+def test_lists_of_names_are_joined_as_each_language_joins_them():
+    names = ["Le Caire", "Abuja", "Dakar"]
+    with i18n.use_locale("fr"):
+        assert i18n.visible(i18n.listing(names)) == "Le Caire, Abuja et Dakar"
+    with i18n.use_locale("en"):
+        assert i18n.visible(i18n.listing(names)) == "Le Caire, Abuja, and Dakar"
+    with i18n.use_locale("ar"):
+        assert i18n.visible(i18n.listing(["القاهرة", "أبوجا"])) == "القاهرة وأبوجا"
+        assert "," not in i18n.listing(["القاهرة", "أبوجا", "داكار"])
+    with i18n.use_locale("en"):
+        assert "&lt;b&gt;" in i18n.listing(["<b>x</b>", "y"])
 
 
 def test_money_is_formatted_per_locale():

@@ -5,7 +5,9 @@ def test_problem_names_the_character():
     assert usertext.problem("Al-Quds Al-Sharief") is None
     assert usertext.problem("القدس الشريف") is None
     assert usertext.problem("Rabat\n• Tunis") == "contains a line break"
-    assert usertext.problem("Rabat\u2069\u202e") == "contains the invisible direction control U+2069"
+    assert (
+        usertext.problem("Rabat\u2069\u202e") == "contains the invisible direction control U+2069"
+    )
     assert usertext.problem("Ra\x00bat") == "contains the control character U+0000"
     assert usertext.problem("Tab\there") == "contains the control character U+0009"
 

@@ -136,6 +136,11 @@ class Tx:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
+    @property
+    def db(self) -> Database:
+        """The database as seen from inside this transaction (see ``InTransaction``)."""
+        return InTransaction(self)
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         cursor = await self.conn.execute(sql, params)
         count = cursor.rowcount
@@ -163,6 +168,35 @@ class Tx:
         row = await cursor.fetchone()
         await cursor.close()
         return row
+
+
+class InTransaction(Database):
+    """The database seen from inside one open write transaction: every reader runs in it,
+    and a nested ``transaction()`` joins it, committed or rolled back with it. Lets a use
+    case read the facts, apply the rules and write through the ordinary store functions,
+    all in its single ``BEGIN IMMEDIATE``."""
+
+    def __init__(self, tx: Tx) -> None:
+        super().__init__("")
+        self._conn = tx.conn
+        self._tx = tx
+
+    async def open(self) -> Database:
+        raise RuntimeError("a transaction's view is already open")
+
+    async def close(self) -> None:
+        raise RuntimeError("a transaction's view is closed with its transaction")
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        yield self._tx
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        yield self._tx
+
+    async def backup(self, target: str) -> None:
+        raise RuntimeError("no backup from inside a transaction")
 
 
 def _statements(script: str) -> list[str]:

@@ -331,11 +331,12 @@ class Question:
     turnout_message: int | None
     candidates: tuple[str, ...] = ()
     seats: int | None = None
+    turnout_text: str | None = None
 
 
 _QUESTION_FIELDS = (
     "id, meeting, kind, item, election, round, secret, opened_at, closed_at, outcome, result,"
-    " announced_at, turnout_chat, turnout_message, candidates, seats"
+    " announced_at, turnout_chat, turnout_message, candidates, seats, turnout_text"
 )
 
 
@@ -359,6 +360,7 @@ def _question(row: Sequence[Any]) -> Question:
         row[13],
         tuple(json.loads(row[14])) if row[14] else (),
         row[15],
+        row[16],
     )
 
 
@@ -531,23 +533,23 @@ async def ballots(db: Database, question: int) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-async def close_question(
-    db: Database, question: int, outcome: str, result: dict[str, Any], actor_id: int | None
-) -> bool:
+async def mark_closed(db: Database, question: int) -> bool:
+    """Close the question to further votes, once; False when it was already closed."""
     async with db.transaction() as tx:
         changed = await tx.execute(
-            "UPDATE questions SET closed_at = ?, outcome = ?, result = ? WHERE id = ?"
-            " AND closed_at IS NULL",
-            (clock.iso(clock.now()), outcome, json.dumps(result), question),
+            "UPDATE questions SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+            (clock.iso(clock.now()), question),
         )
-        if changed:
-            await audit.append(
-                tx,
-                "vote_closed",
-                {"question": question, "outcome": outcome},
-                actor_id=actor_id,
-            )
     return bool(changed)
+
+
+async def record_result(db: Database, question: int, outcome: str, result: dict[str, Any]) -> None:
+    """The count of a closed question (written in the transaction that closed it)."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE questions SET outcome = ?, result = ? WHERE id = ? AND closed_at IS NOT NULL",
+            (outcome, json.dumps(result), question),
+        )
 
 
 async def settle_pending(
@@ -580,12 +582,29 @@ async def mark_announced(db: Database, question: int, actor_id: int) -> bool:
     return bool(changed)
 
 
-async def set_turnout_message(db: Database, question: int, chat: int, message: int) -> None:
+async def set_turnout_message(
+    db: Database, question: int, chat: int, message: int, text: str
+) -> None:
     async with db.transaction() as tx:
         await tx.execute(
-            "UPDATE questions SET turnout_chat = ?, turnout_message = ? WHERE id = ?",
-            (chat, message, question),
+            "UPDATE questions SET turnout_chat = ?, turnout_message = ?, turnout_text = ?"
+            " WHERE id = ?",
+            (chat, message, text, question),
         )
+
+
+async def set_turnout_text(db: Database, question: int, text: str) -> None:
+    """The text the chair's turnout message now shows (so an unchanged one is not sent)."""
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE questions SET turnout_text = ? WHERE id = ?", (text, question))
+
+
+async def election_rounds(db: Database, election: int) -> list[Question]:
+    rows = await db.all(
+        f"SELECT {_QUESTION_FIELDS} FROM questions WHERE election = ? ORDER BY round, id",
+        (election,),
+    )
+    return [_question(r) for r in rows]
 
 
 async def latest_closed(db: Database, meetings: Sequence[int]) -> Question | None:

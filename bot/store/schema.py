@@ -315,6 +315,42 @@ V7_INVITATION_REMINDERS = """
 ALTER TABLE invitations ADD COLUMN reminded_at TEXT;
 """
 
+V8_VOTE_INTEGRITY = """
+-- Every stored choice is one its question offers: Yes, No or Abstain on a resolution; on an
+-- election a list of distinct candidates of that round, at most as many as its seats (a
+-- blank ballot is the empty list). A forged or stale button can never store anything else.
+CREATE TRIGGER ballots_choice_valid BEFORE INSERT ON ballots
+WHEN NOT coalesce((
+    SELECT CASE
+        WHEN q.kind = 'resolution' THEN NEW.choice IN ('y', 'n', 'a')
+        WHEN json_valid(NEW.choice) AND json_type(NEW.choice) = 'array' THEN
+            json_array_length(NEW.choice) <= coalesce(q.seats, 1)
+            AND (SELECT count(DISTINCT c.value) FROM json_each(NEW.choice) c)
+                = json_array_length(NEW.choice)
+            AND NOT EXISTS (
+                SELECT 1 FROM json_each(NEW.choice) c
+                WHERE c.type <> 'text'
+                   OR c.value NOT IN (SELECT k.value FROM json_each(coalesce(q.candidates, '[]')) k))
+        ELSE 0
+    END
+    FROM questions q WHERE q.id = NEW.question), 0)
+BEGIN
+    SELECT RAISE(ABORT, 'choice not offered by this question');
+END;
+
+CREATE TRIGGER votes_choice_valid BEFORE INSERT ON votes
+WHEN NOT coalesce((
+    SELECT q.kind = 'resolution' AND NEW.choice IN ('y', 'n', 'a')
+    FROM questions q WHERE q.id = NEW.question), 0)
+BEGIN
+    SELECT RAISE(ABORT, 'choice not offered by this question');
+END;
+
+-- The last text of the chair's live turnout message, so that an edit is sent only when it
+-- changes something, also after a restart.
+ALTER TABLE questions ADD COLUMN turnout_text TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     V1_REGISTRY,
     V2_OUTBOX,
@@ -323,4 +359,5 @@ MIGRATIONS: list[str] = [
     V5_SESSION_REQUESTS,
     V6_AUDIT_HEAD,
     V7_INVITATION_REMINDERS,
+    V8_VOTE_INTEGRITY,
 ]

@@ -22,6 +22,7 @@ from bot.app import build_application, services
 from bot.botapi.server import BotAPIServer, FakeUser
 from bot.config import Settings
 from bot.store import Database, people
+from tests.consistency import check_closed_votes
 
 TOKEN = "123456:TEST-SECRET-TOKEN"
 SECRETARIAT_ID = 900
@@ -119,6 +120,8 @@ async def bot(server, tmp_path):
     harness = await Harness(server, settings).start()
     yield harness
     await harness.stop()
+    # Every vote the test closed: tally, ballots, receipts and voters agree.
+    check_closed_votes(harness.settings.database_path)
 
 
 @pytest.fixture

@@ -99,4 +99,3 @@ async def test_strangers_leave_no_trace(bot, server):
     await stranger.press_data(None, "lang:fr")
     await stranger.expect("Secrétariat général")
     assert (await bot.db.one("SELECT count(*) FROM users"))[0] == before
-

@@ -235,6 +235,11 @@ async def test_every_state_change_is_in_the_audit_log(bot, server, secretariat, 
     await chair.send("/adjourn")
     await chair.expect("closed")
     await server.wait_idle()
+    # Every notice finished (each appends its notice_finished entry), so the log is still.
+    for _ in range(400):
+        if not (await bot.db.one("SELECT count(*) FROM notices WHERE finished_at IS NULL"))[0]:
+            break
+        await asyncio.sleep(0.05)
 
     code, out, err = await oicc(env, "export", "audit", "--format", "json")
     assert code == 0, err

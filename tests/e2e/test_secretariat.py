@@ -97,8 +97,8 @@ async def test_agenda_in_the_readers_language_with_how_each_item_was_voted(bot, 
     await opened(chair)
     await reader.send("/agenda")
     text = visible((await reader.expect("Ordre du jour")).text)
-    assert "✅ adoptée (vote public)" in text
-    assert "🗳 vote en cours (scrutin secret)" in text
+    assert "✅ résolution adoptée (vote public)" in text
+    assert "🗳 vote en cours (bulletin secret)" in text
     arabic = server.user(3101, "Qari", language_code="ar")
     await bot.join(arabic, "MADINAH")
     await arabic.send("/agenda")
