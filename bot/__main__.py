@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import clock, invitations, usertext
+from bot import callbacks, clock, invitations, usertext
 from bot.config import ConfigError, Settings, load_settings
 from bot.registry import (
     ImportProblem,
@@ -36,8 +36,9 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         actions = self.actions()
         if actions and "required: action" in message:
-            message = "choose an action: " + "; ".join(actions)
-        print(f"{self.prog}: {message}", file=sys.stderr)
+            group = self.prog.removeprefix("oicc-bot").strip()
+            message = f"{group}: choose an action: " + "; ".join(actions)
+        print(f"oicc-bot: {message}", file=sys.stderr)
         raise SystemExit(2)
 
     def actions(self) -> list[str]:
@@ -648,11 +649,12 @@ async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 async def forget(settings: Settings, args: argparse.Namespace) -> int:
     raw = args.telegram_id.strip()
-    if not raw.isdigit() or int(raw) <= 0:
+    telegram_id = callbacks.parse_id(raw)
+    if telegram_id is None:
         raise CliError("TELEGRAM_ID must be a Telegram user id (a positive number)")
 
     async def work(db: Database) -> int:
-        if not await audit.forget(db, int(raw)):
+        if not await audit.forget(db, telegram_id):
             raise CliError(f"no person with Telegram id {raw}")
         print(f"personal data of {raw} erased; votes and the audit log are kept")
         return 0
@@ -824,6 +826,14 @@ class StartupRetries:
         return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
 
 
+def record_id(text: str) -> int:
+    """An id on the command line: a number that can exist in the database."""
+    found = callbacks.parse_id(text)
+    if found is None:
+        raise argparse.ArgumentTypeError(f"no such id: {text[:24]!r}")
+    return found
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="oicc-bot", description="OICC delegates bot")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -884,21 +894,21 @@ def build_parser() -> Parser:
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=meeting_create)
     agenda = meeting.add_parser("agenda", help="add agenda items to an ordinary session")
-    agenda.add_argument("id", type=int)
+    agenda.add_argument("id", type=record_id)
     agenda.add_argument("file")
     agenda.set_defaults(handler=meeting_agenda)
     listing = meeting.add_parser("list", help="list the meetings")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=meeting_list)
     close = meeting.add_parser("close", help="close a meeting")
-    close.add_argument("id", type=int)
+    close.add_argument("id", type=record_id)
     close.set_defaults(handler=meeting_close)
 
     elect = sub.add_parser("election", help="elections").add_subparsers(
         dest="action", required=True, parser_class=Parser
     )
     create = elect.add_parser("create", help="create an election in a meeting")
-    create.add_argument("--meeting", type=int, required=True)
+    create.add_argument("--meeting", type=record_id, required=True)
     create.add_argument("--type", choices=("council", "single"), required=True)
     create.add_argument("--title", required=True)
     create.add_argument("--seats", type=int)
@@ -910,7 +920,7 @@ def build_parser() -> Parser:
 
     exp = sub.add_parser("export", help="attendance, results or the audit log for the minutes")
     exp.add_argument("what", choices=("attendance", "results", "audit"))
-    exp.add_argument("--meeting", type=int)
+    exp.add_argument("--meeting", type=record_id)
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("--output")
     exp.set_defaults(handler=export)

@@ -234,20 +234,6 @@ def _refusal(need: Need, caller: Caller) -> str | None:
     return None
 
 
-# SQLite's largest integer: a larger id cannot exist, and cannot even be looked up.
-LARGEST_ID = 2**63 - 1
-
-
-def parse_id(text: str | None) -> int | None:
-    """An id typed in a command or carried by a button: a positive whole number that can
-    exist in the database, else None (the caller answers that there is no such thing)."""
-    text = (text or "").strip()
-    if not text.isdigit() or len(text) > 19:
-        return None
-    value = int(text)
-    return value if 0 < value <= LARGEST_ID else None
-
-
 def not_registered() -> str:
     return t(
         "You are not registered yet. To join, open the invitation link that the General"

@@ -74,12 +74,16 @@ async def election(
     if len(args) != 1 or not args[0].isdigit():
         await reply(update, t("Usage: /election ID"))
         return
+    election_id = callbacks.parse_id(args[0])
+    if election_id is None:
+        await reply(update, t("There is no election {id} in this meeting.", id=args[0][:20]))
+        return
     from handlers.votes import ballot_renderer, opened_reply
 
     opened = await vote_cases.open_election_round(
         svc.db,
         meeting.id,
-        int(args[0]),
+        election_id,
         actor_id=caller.telegram_id,
         year=year(svc),
         years=svc.settings.good_standing_years,

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import i18n, rules
+from bot import callbacks, i18n, rules
 from bot import meetings as core
 from bot.app import Services, services
 from bot.i18n import t
@@ -101,7 +101,8 @@ async def take_part(update: Update, svc: Services, caller: Caller, raw_id: str, 
     """Sign (``request_signatures``) or approve (``request_approvals``) request ``raw_id``
     for the caller's member, once, then show where the request stands."""
     assert caller.member is not None
-    found = await store.get(svc.db, int(raw_id))
+    request_id = callbacks.parse_id(raw_id)
+    found = await store.get(svc.db, request_id) if request_id is not None else None
     if found is None:
         await reply(update, t("There is no request {id}.", id=raw_id[:12]))
         return

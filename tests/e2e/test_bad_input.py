@@ -99,3 +99,46 @@ async def test_strangers_leave_no_trace(bot, server):
     await stranger.press_data(None, "lang:fr")
     await stranger.expect("Secrétariat général")
     assert (await bot.db.one("SELECT count(*) FROM users"))[0] == before
+
+
+HUGE = "9" * 30
+
+
+async def test_huge_numbers_are_no_such_thing(bot, server, secretariat):
+    await gc_meeting(bot)
+    chair, users = await in_session(bot, server, SIX)
+    amman = users["AMMAN"]
+    await amman.send(f"/results {HUGE}")
+    await amman.expect("There is no closed vote")
+    await amman.send(f"/approve_session {HUGE}")
+    await amman.expect("There is no request")
+    await chair.send(f"/election {HUGE}")
+    await chair.expect("There is no election")
+    for data in (
+        f"v:{HUGE}:y",
+        f"vc:{HUGE}:y",
+        f"cv:{HUGE}:y",
+        f"et:{HUGE}:1",
+        f"m:checkin:{HUGE}",
+    ):
+        await amman.press_data(None, data)
+        await amman.last_answer()  # answered: not valid, or not current any more
+    await amman.expect("not valid any more")  # the meeting picker says so in the chat
+    await amman.send("/language fr")
+    await amman.expect("français")
+    await amman.send(f"/results {HUGE}")
+    await amman.expect("Aucun vote clos")
+    await amman.expect_nothing(0.2)
+    assert not any("went wrong" in m.text or "Une erreur" in m.text for m in amman.inbox)
+
+
+async def test_huge_numbers_on_the_command_line(tmp_path):
+    assert (await oicc_in(tmp_path, "demo"))[0] == 0
+    for args in (
+        ("meeting", "close", HUGE),
+        ("export", "results", "--meeting", HUGE),
+        ("forget", HUGE),
+        ("notice", "status", HUGE),
+    ):
+        code, _, err = await oicc_in(tmp_path, *args)
+        one_line_refusal(code, err)
