@@ -1,4 +1,4 @@
-"""Command line: ``oicc-bot run|webhook|demo|members|dues|invite|revoke|delegates|meeting|...``.
+"""Command line: ``oicc-bot run|webhook|rehearse|demo|members|dues|invite|revoke|delegates|...``.
 
 Errors print one clear line on stderr and exit with code 2, having written nothing.
 """
@@ -747,9 +747,8 @@ async def _demo_if_empty(db: Database, settings: Settings) -> None:
 
 def run_webhook(settings: Settings, args: argparse.Namespace) -> int:
     import re
-    from urllib.parse import urlparse
 
-    from bot.app import build_application
+    from bot.web.webhook import serve_webhook
 
     if not settings.webhook_url:
         raise CliError("WEBHOOK_URL is not set")
@@ -758,18 +757,23 @@ def run_webhook(settings: Settings, args: argparse.Namespace) -> int:
     # Telegram's rule for secret tokens: checked here rather than refused at setWebhook.
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.webhook_secret):
         raise CliError("WEBHOOK_SECRET must be 1 to 256 characters A-Z, a-z, 0-9, _ or -")
-    application = build_application(settings)
-    return serve(
-        settings,
-        lambda: application.run_webhook(
-            listen="0.0.0.0",
-            port=settings.port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=UPDATES,
-        ),
-    )
+    return serve(settings, lambda: asyncio.run(serve_webhook(settings, UPDATES, "0.0.0.0")))
+
+
+def rehearse(settings: Settings, args: argparse.Namespace) -> int:
+    """The whole bot in a web page, against the local Bot API server: never Telegram."""
+    from bot.rehearsal import RehearsalError, refuse_live_database
+    from bot.web.rehearsal import run_rehearsal
+
+    source = Path(args.database) if args.database else None
+    try:
+        if source is not None:
+            refuse_live_database(source, settings.database_path)
+        return asyncio.run(run_rehearsal(settings, args.host, args.port, source))
+    except RehearsalError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
 
 
 UPDATES = ["message", "callback_query"]
@@ -844,6 +848,15 @@ def build_parser() -> Parser:
     )
     run.set_defaults(sync=run_polling)
     sub.add_parser("webhook", help="run the bot behind a webhook").set_defaults(sync=run_webhook)
+    reh = sub.add_parser(
+        "rehearse", help="rehearse a session in the browser, with no Telegram account"
+    )
+    reh.add_argument("--port", type=int, default=8080, help="the page's port (0 picks one)")
+    reh.add_argument("--host", default="127.0.0.1", help="the page's address (default 127.0.0.1)")
+    reh.add_argument(
+        "--database", help="rehearse on a copy of this database (never the file itself)"
+    )
+    reh.set_defaults(sync=rehearse)
     sub.add_parser("demo", help="load the demo conference").set_defaults(handler=demo)
 
     members = sub.add_parser("members", help="the member registry").add_subparsers(

@@ -1189,6 +1189,7 @@ class SentMessage:
         self.file = file
         self.reply_to = reply_to
         self.deleted = False
+        self.stored_at = time.time()  # when the server took it (epoch seconds, for latency)
 
     # The current state ------------------------------------------------------------------
 
@@ -2212,6 +2213,11 @@ class BotAPIServer:
                     f"fetched, {self._inflight} request(s) in flight"
                 )
             await self._changed.wait(min(quiet / 3, deadline - now))
+
+    async def wait_change(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Return at the next observable change (a message, an edit, any request), or after
+        ``timeout`` seconds: how an observer such as the rehearsal page follows the chats."""
+        await self._changed.wait(timeout)
 
     # Internals: storage -------------------------------------------------------------------
 
