@@ -5,7 +5,6 @@ answered is still acted on."""
 from __future__ import annotations
 
 import logging
-import time
 
 from tests.e2e.test_meetings import SIX, gc_meeting, in_session, opened
 
@@ -98,6 +97,7 @@ async def test_a_press_too_old_to_answer_is_still_acted_on(bot, server, caplog):
     server.clock = lambda: now() + server.callback_timeout + 1  # ...and answered too late
     server.expect_rejections(400, "query is too old")
     caplog.set_level(logging.INFO)
+    caplog.clear()  # what stopping the bot logged is not this test's concern
     await bot.start()
     confirm = await own.wait_for(lambda m: "Confirm" in m.button_texts)
     await amman.press(confirm, "Confirm")
@@ -106,4 +106,3 @@ async def test_a_press_too_old_to_answer_is_still_acted_on(bot, server, caplog):
     assert not any(APOLOGY in m.text for m in amman.inbox)
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
     assert any("too late" in r.getMessage() for r in caplog.records)
-    assert time.monotonic() > 0  # the server's clock was moved, not the test's
