@@ -141,15 +141,26 @@ async def count(
     }
     if question.kind == "council_election":
         seats = question.seats or election.seats
+
+        def candidate(code: str) -> rules.Candidate:
+            return rules.Candidate(code, members[code].kind, members[code].region)  # type: ignore[arg-type]
+
+        # R10: "already elected" are the seats this election has filled so far, in rank
+        # order: those of its earlier rounds first.
+        before = [
+            code
+            for earlier in await store.election_rounds(db, election.id)
+            if earlier.round < question.round and earlier.result is not None
+            for code in earlier.result.get("elected", [])
+        ]
         result = rules.council_seats(
-            [
-                rules.Candidate(c, members[c].kind, members[c].region)  # type: ignore[arg-type]
-                for c in candidates
-            ],
+            [candidate(c) for c in candidates],
             tally,
             seats,
+            [candidate(c) for c in before],
         )
         data.update(
+            elected_before=before,
             seats=seats,
             elected=list(result.elected),
             runoff=list(result.runoff),

@@ -807,6 +807,17 @@ def extraordinary_approved(body: Body, approvals: int, active_members: int) -> b
     return approvals >= 1 and 3 * approvals >= share * active_members
 
 
+def extraordinary_approvals_needed(body: Body, active_members: int) -> int:
+    """R9: how many approvals make a members' request approved (``extraordinary_approved``):
+    two thirds of the active members for the General Conference, one third of the council's
+    members for the council, and never fewer than one."""
+    _check_body(body)
+    if active_members < 0:
+        raise ValueError("counts cannot be negative")
+    share = 2 if body == "gc" else 1
+    return max(1, -(-share * active_members // 3))
+
+
 def extraordinary_convened(
     body: Body,
     *,
@@ -873,7 +884,10 @@ class CouncilElectionResult:
 
 
 def council_seats(
-    candidates: Sequence[Candidate], tally: Mapping[str, int], seats: int
+    candidates: Sequence[Candidate],
+    tally: Mapping[str, int],
+    seats: int,
+    already_elected: Sequence[Candidate] = (),
 ) -> CouncilElectionResult:
     """R10: who fills the elected council seats.
 
@@ -894,6 +908,11 @@ def council_seats(
     apart, so the run-off holds every candidate who could take one of those seats under
     some order of the tie, and the seats that go to the same region whatever the order
     are filled (``decided_by`` ``regional_spread``).
+
+    A run-off is a further round of the same election: ``already_elected`` are the
+    candidates its earlier rounds elected, in rank order. They count among "those already
+    elected" for the regional spread from the start; ``elected`` and ``by_region`` name
+    only the seats this round fills.
 
     A seat goes only to a candidate who received at least one vote: the statute gives
     seats to the most voted, and a candidate nobody voted for has not been chosen. With
@@ -928,8 +947,17 @@ def council_seats(
     votes = {code: tally.get(code, 0) for code in codes}
     if any(v < 0 for v in votes.values()):
         raise ValueError("vote counts cannot be negative")
+    earlier = [c.code for c in already_elected]
+    if len(set(earlier)) != len(earlier) or set(earlier) & set(codes):
+        raise ValueError("a candidate already elected is elected once")
+    if len(earlier) + seats > MAX_ELECTED_SEATS:
+        raise ValueError(f"more than {MAX_ELECTED_SEATS} elected seats")
 
     counts: dict[Region, int] = dict.fromkeys(REGIONS, 0)
+    for c in already_elected:
+        if c.region not in REGIONS:
+            raise ValueError(f"{c.code} has an unknown region {c.region!r}")
+        counts[c.region] += 1
     elected: list[Candidate] = []
     runoff: list[Candidate] = []
     seats_left = 0

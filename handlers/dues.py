@@ -16,6 +16,7 @@ from bot.app import Services, services
 from bot.i18n import N_, Html, t
 from bot.registry import normalize_code
 from bot.store import registry
+from bot.usecases import dues as dues_cases
 from handlers.common import Caller, Context, action, reply
 
 
@@ -174,15 +175,25 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
         await reply(update, t("Usage: {usage}", usage=t(PAID_USAGE)))
         return
     code, raw_year, raw_fund, raw_amount = args
-    member = await registry.get_member(svc.db, normalize_code(code))
-    if member is None:
-        await reply(update, t("There is no member with the code {code}.", code=code[:40]))
-        return
-    if member.kind == "office":
-        await reply(update, t("The Secretary General pays no dues and holds a council vote."))
-        return
     fund = raw_fund.lower()
-    if fund not in registry_core.FUNDS:
+    try:
+        year = registry_core.parse_year(raw_year)
+    except ValueError:
+        year = None
+    try:
+        amount = registry_core.parse_amount(raw_amount)
+    except ValueError:
+        amount = None
+    payment = None
+    if year is not None and amount is not None:
+        payment = await dues_cases.record_payment(
+            svc.db, normalize_code(code), year, fund, amount, actor_id=caller.telegram_id
+        )
+    if payment is not None and payment.status == "unknown_member":
+        await reply(update, t("There is no member with the code {code}.", code=code[:40]))
+    elif payment is not None and payment.status == "office":
+        await reply(update, t("The Secretary General pays no dues and holds a council vote."))
+    elif fund not in registry_core.FUNDS:
         await reply(
             update,
             t(
@@ -190,20 +201,12 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
                 usage=t(PAID_USAGE),
             ),
         )
-        return
-    try:
-        year = registry_core.parse_year(raw_year)
-    except ValueError:
+    elif year is None:
         await reply(
             update,
             t("{value} is not a year. Usage: {usage}", value=raw_year[:20], usage=t(PAID_USAGE)),
         )
-        return
-    try:
-        amount = registry_core.parse_amount(raw_amount)
-    except ValueError:
-        amount = None
-    if amount is None or amount <= 0:
+    elif payment is None or payment.status == "bad_amount":
         await reply(
             update,
             t(
@@ -212,23 +215,21 @@ async def paid(update: Update, context: Context, caller: Caller) -> None:
                 usage=t(PAID_USAGE),
             ),
         )
-        return
-    row = await registry.record_payment(
-        svc.db, member.code, year, fund, amount, actor_id=caller.telegram_id
-    )
-    currency = svc.settings.currency
-    await reply(
-        update,
-        t(
-            "Payment recorded: {amount} to the {fund} for {year}, {member}. Paid now {paid} of {due}.",
-            amount=i18n.money(amount, currency),
-            fund=fund_name(fund),
-            year=year,
-            member=member.name(caller.language),
-            paid=i18n.money(row.paid, currency),
-            due=i18n.money(row.due, currency),
-        ),
-    )
+    else:
+        assert payment.member is not None and payment.row is not None and amount is not None
+        currency = svc.settings.currency
+        await reply(
+            update,
+            t(
+                "Payment recorded: {amount} to the {fund} for {year}, {member}. Paid now {paid} of {due}.",
+                amount=i18n.money(amount, currency),
+                fund=fund_name(fund),
+                year=year,
+                member=payment.member.name(caller.language),
+                paid=i18n.money(payment.row.paid, currency),
+                due=i18n.money(payment.row.due, currency),
+            ),
+        )
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

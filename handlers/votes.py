@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import html
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any, cast
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -222,24 +225,29 @@ async def _turnout_job(context: Context) -> None:
 
 async def update_turnout(context: Context, question_id: int) -> None:
     """Edit the chair's turnout message to what it should show now, only if that differs
-    from the text it shows (kept in the database, so also right after a restart)."""
+    from the text it shows (kept in the database, so also right after a restart).
+
+    One update of a question's turnout at a time: the close and the scheduled update may
+    come together, and the second must see what the first sent."""
     svc = services(context)
-    question = await store.get_question(svc.db, question_id)
-    if question is None or question.turnout_chat is None or question.turnout_message is None:
-        return
-    caller = await identify_id(svc, question.turnout_chat)
-    with i18n.use_locale(caller.language):
-        text = await turnout_text(svc, question, caller.language)
-    if text == question.turnout_text:
-        return
-    try:
-        await context.bot.edit_message_text(
-            text, question.turnout_chat, question.turnout_message, parse_mode="HTML"
-        )
-    except BadRequest as exc:
-        log.warning("turnout of question %s not updated: %s", question.id, exc)
-        return
-    await store.set_turnout_text(svc.db, question.id, text)
+    locks: dict[int, asyncio.Lock] = svc.extras.setdefault("turnout_locks", {})
+    async with locks.setdefault(question_id, asyncio.Lock()):
+        question = await store.get_question(svc.db, question_id)
+        if question is None or question.turnout_chat is None or question.turnout_message is None:
+            return
+        caller = await identify_id(svc, question.turnout_chat)
+        with i18n.use_locale(caller.language):
+            text = await turnout_text(svc, question, caller.language)
+        if text == question.turnout_text:
+            return
+        try:
+            await context.bot.edit_message_text(
+                text, question.turnout_chat, question.turnout_message, parse_mode="HTML"
+            )
+        except BadRequest as exc:
+            log.warning("turnout of question %s not updated: %s", question.id, exc)
+            return
+        await store.set_turnout_text(svc.db, question.id, text)
 
 
 # --- voting ------------------------------------------------------------------------------
@@ -434,8 +442,19 @@ async def show_recorded(
             log.info("ballot of %s not updated: %s", telegram_id, exc)
 
 
+def shows(message: Any, text: str, markup: Any) -> bool:
+    """Whether ``message`` already shows ``text`` (Telegram HTML) with ``markup``: an edit
+    to the same would be refused ("message is not modified")."""
+    if not isinstance(message, Message) or message.text is None:
+        return False
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+    return message.text == plain and message.reply_markup == markup
+
+
 async def edit_query(query: Any, text: str, buttons: list[list[tuple[str, str]]] | None) -> None:
     markup = keyboard(buttons) if buttons else None
+    if shows(query.message, text, markup):
+        return  # a second press of the same button: nothing to change
     try:
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
     except BadRequest as exc:

@@ -1099,3 +1099,110 @@ def test_good_standing_looks_only_at_the_window(dues: list[DuesLine], years: int
     verdict = council_eligible(member(), dues, YEAR)
     assert set(verdict.codes) <= REASON_CODES
     assert verdict == council_eligible(member(), [d for d in dues if YEAR - 3 <= d.year], YEAR)
+
+
+# --- R10 run-offs: the seats earlier rounds of the same election filled ------------------
+
+
+def test_runoff_counts_the_regions_earlier_rounds_filled() -> None:
+    # Round 1: A (arab) is elected; B (arab), C and D (asian) tie for the two seats left.
+    first = council_seats(
+        [
+            cand("A", "city", "arab"),
+            cand("B", "city", "arab"),
+            cand("C", "city", "asian"),
+            cand("D", "city", "asian"),
+        ],
+        {"A": 10, "B": 8, "C": 8, "D": 8},
+        3,
+    )
+    assert (first.elected, first.runoff, first.seats_left) == (("A",), ("B", "C", "D"), 2)
+    # The run-off: D leads and takes a seat (asian 1); B and C tie for the last one.
+    runoff = [cand("B", "city", "arab"), cand("C", "city", "asian"), cand("D", "city", "asian")]
+    tally = {"B": 3, "C": 3, "D": 5}
+    r = council_seats(runoff, tally, 2, already_elected=[cand("A", "city", "arab")])
+    # Arab already has A: the two regions are level, so still a run-off between B and C.
+    assert (r.elected, r.runoff, r.seats_left, r.decided_by) == (("D",), ("B", "C"), 1, None)
+    assert r.by_region == {"african": 0, "arab": 0, "asian": 1}  # this round's seats
+    # Forgetting round 1 would give the seat to B, as if arab had none.
+    forgetful = council_seats(runoff, tally, 2)
+    assert (forgetful.elected, forgetful.decided_by) == (("D", "B"), "regional_spread")
+
+
+def test_already_elected_is_checked() -> None:
+    with pytest.raises(ValueError):
+        council_seats([cand("A")], {"A": 1}, 1, already_elected=[cand("A")])
+    with pytest.raises(ValueError):
+        council_seats([cand("A")], {"A": 1}, 1, already_elected=[cand("B"), cand("B")])
+    with pytest.raises(ValueError):
+        earlier = [cand(f"E{n}") for n in range(23)]
+        council_seats([cand("A")], {"A": 1}, 1, already_elected=earlier)
+
+
+_regions = st.sampled_from(rules.REGIONS)
+
+
+@given(
+    st.lists(st.tuples(_regions, st.sampled_from(["capital", "city"])), min_size=2, max_size=7),
+    st.lists(_regions, max_size=6),
+    st.integers(min_value=1, max_value=6),
+    st.integers(min_value=1, max_value=4),
+)
+@settings(max_examples=200, deadline=None)
+def test_runoff_with_earlier_seats_in_a_region_gives_it_no_more(
+    shape, earlier_regions, seats, votes
+) -> None:
+    # Every candidate tied on votes: only kind and the regional spread can decide.
+    cs = [Candidate(f"C{n}", kind, region) for n, (region, kind) in enumerate(shape)]  # type: ignore[arg-type]
+    seats = min(seats, len(cs))
+    tally = {c.code: votes for c in cs}
+    earlier = [Candidate(f"E{n}", "city", r) for n, r in enumerate(earlier_regions)]
+    plain = council_seats(cs, tally, seats)
+    counted = council_seats(cs, tally, seats, already_elected=earlier)
+    for result in (plain, counted):
+        assert len(result.elected) + result.seats_left + result.vacant == seats
+        assert not set(result.elected) & set(result.runoff)
+    # Capitals still come first whatever was elected before.
+    capitals = [c.code for c in cs if c.kind == "capital"]
+    if len(capitals) <= seats:
+        assert set(capitals) <= set(counted.elected)
+    # One more earlier seat for a region never gives that region more sure seats now.
+    for region in rules.REGIONS:
+        more = council_seats(
+            cs, tally, seats, already_elected=[*earlier, Candidate("X", "city", region)]
+        )
+        by_region = {c.code: c.region for c in cs}
+        won = sum(by_region[code] == region for code in more.elected)
+        before = sum(by_region[code] == region for code in counted.elected)
+        assert won <= before
+
+
+# --- R9: the approvals a members' request needs ------------------------------------------
+
+
+@given(st.sampled_from(["gc", "council"]), st.integers(min_value=0, max_value=200))
+@settings(max_examples=200, deadline=None)
+def test_approvals_needed_is_the_least_count_approved(body, members) -> None:
+    needed = rules.extraordinary_approvals_needed(body, members)
+    if needed <= members:
+        assert extraordinary_approved(body, needed, members)
+    if 1 <= needed - 1 <= members:
+        assert not extraordinary_approved(body, needed - 1, members)
+
+
+def test_council_paths_of_r9() -> None:
+    # The Secretary General or the council chair: convened on the request alone.
+    for requester in ("secretary_general", "council_chair"):
+        assert extraordinary_convened("council", requested_by=requester, active_members=9)
+        assert extraordinary_convened(
+            "council", signatories=1, approvals=0, active_members=9, requested_by=requester
+        )
+    # Five council members, approved by one third of the council.
+    assert extraordinary_convened("council", signatories=5, approvals=3, active_members=9)
+    assert not extraordinary_convened("council", signatories=5, approvals=2, active_members=9)
+    assert not extraordinary_convened("council", signatories=4, approvals=9, active_members=9)
+    assert rules.extraordinary_approvals_needed("council", 9) == 3
+    assert rules.extraordinary_approvals_needed("council", 28) == 10
+    assert rules.extraordinary_approvals_needed("gc", 15) == 10
+    with pytest.raises(ValueError):
+        extraordinary_request("gc", 10, "secretary_general")

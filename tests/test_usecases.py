@@ -503,3 +503,58 @@ async def test_two_announcements_at_once_are_one(session):
             "SELECT details FROM audit_log WHERE action = 'result_announced'"
         )
         assert sum(json.loads(e[0])["question"] == question for e in entries) == 1
+
+
+# --- R10: a run-off counts the seats earlier rounds filled -------------------------------
+
+
+async def test_a_council_runoff_counts_the_regions_earlier_rounds_filled(session):
+    entries = [CandidateEntry(c, None) for c in ("AMMAN", "RABAT", "ISLAMABAD", "KUALALUMPUR")]
+    election_id = await store_elections.create_election(
+        session.db, session.meeting, "council", "Council", 3, entries, actor="test"
+    )
+
+    async def round_(plan: dict[str, list[str]]) -> dict:
+        opened = await votes.open_election_round(
+            session.db,
+            session.meeting,
+            election_id,
+            actor_id=1003,
+            year=YEAR,
+            years=YEARS,
+            ballot=plain_ballot,
+        )
+        assert opened.status == "opened"
+        voters = iter(VOTING)
+        for choice, times in plan.items():
+            for _ in range(times):
+                assert (await session.cast(opened.question.id, next(voters), [choice])).recorded
+        return counted(await session.close())
+
+    first = await round_({"AMMAN": 3, "RABAT": 2, "ISLAMABAD": 2, "KUALALUMPUR": 2})
+    assert first["elected"] == ["AMMAN"]
+    assert (first["runoff"], first["seats_left"]) == (["RABAT", "ISLAMABAD", "KUALALUMPUR"], 2)
+    # Kuala Lumpur leads the run-off; Rabat and Islamabad tie for the last seat. Amman
+    # (arab) was elected in round 1, so the arab and asian regions are level: no seat by
+    # regional spread, a further run-off between the two.
+    second = await round_({"KUALALUMPUR": 3, "RABAT": 2, "ISLAMABAD": 2})
+    assert second["elected_before"] == ["AMMAN"]
+    assert second["elected"] == ["KUALALUMPUR"]
+    assert (second["runoff"], second["seats_left"], second["outcome"]) == (
+        ["RABAT", "ISLAMABAD"],
+        1,
+        "runoff",
+    )
+    third = await round_({"ISLAMABAD": 1})
+    assert third["elected_before"] == ["AMMAN", "KUALALUMPUR"]
+    assert (third["elected"], third["outcome"]) == (["ISLAMABAD"], "elected")
+    decided = await votes.open_election_round(
+        session.db,
+        session.meeting,
+        election_id,
+        actor_id=1003,
+        year=YEAR,
+        years=YEARS,
+        ballot=plain_ballot,
+    )
+    assert decided.status == "decided"

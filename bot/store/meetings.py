@@ -622,3 +622,15 @@ async def latest_closed(db: Database, meetings: Sequence[int]) -> Question | Non
 async def all_meetings(db: Database) -> list[Meeting]:
     rows = await db.all(f"SELECT {_MEETING_FIELDS} FROM meetings ORDER BY id")
     return [_meeting(r) for r in rows]
+
+
+async def council_chair_member(db: Database, now: datetime) -> str | None:
+    """The member that chairs the Administrative Council: the chair member of its latest
+    session that has started (else of the next one)."""
+    row = await db.one(
+        "SELECT chair_member FROM meetings WHERE body = 'council'"
+        " ORDER BY starts_at <= ? DESC, CASE WHEN starts_at <= ? THEN starts_at END DESC,"
+        " starts_at, id DESC LIMIT 1",
+        (clock.iso(now), clock.iso(now)),
+    )
+    return str(row[0]) if row else None

@@ -15,15 +15,23 @@ class SessionRequest:
     questions: str
     signatures: tuple[str, ...]
     approvals: tuple[str, ...]
+    requested_by: str | None = None  # 'secretary_general' or 'council_chair' (R9)
 
 
-async def create(db: Database, body: str, questions: str, member: str, actor_id: int) -> int:
+async def create(
+    db: Database,
+    body: str,
+    questions: str,
+    member: str,
+    actor_id: int,
+    requested_by: str | None = None,
+) -> int:
     """A new request, signed by the member that makes it."""
     async with db.transaction() as tx:
         request = await tx.insert(
-            "INSERT INTO session_requests (body, questions, created_by, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (body, questions, actor_id, clock.iso(clock.now())),
+            "INSERT INTO session_requests (body, questions, created_by, created_at,"
+            " requested_by) VALUES (?, ?, ?, ?, ?)",
+            (body, questions, actor_id, clock.iso(clock.now()), requested_by),
         )
         await tx.execute(
             "INSERT INTO request_signatures (request, member) VALUES (?, ?)", (request, member)
@@ -31,7 +39,12 @@ async def create(db: Database, body: str, questions: str, member: str, actor_id:
         await audit.append(
             tx,
             "session_requested",
-            {"request": request, "body": body, "questions": questions},
+            {
+                "request": request,
+                "body": body,
+                "questions": questions,
+                "requested_by": requested_by,
+            },
             actor_id=actor_id,
             member=member,
         )
@@ -55,8 +68,20 @@ async def add(db: Database, table: str, request: int, member: str, actor_id: int
     return bool(added)
 
 
+async def set_requested_by(db: Database, request: int, requested_by: str) -> bool:
+    """Record that the Secretary General or the council chair requests it (once)."""
+    async with db.transaction() as tx:
+        changed = await tx.execute(
+            "UPDATE session_requests SET requested_by = ? WHERE id = ? AND requested_by IS NULL",
+            (requested_by, request),
+        )
+    return bool(changed)
+
+
 async def get(db: Database, request: int) -> SessionRequest | None:
-    row = await db.one("SELECT id, body, questions FROM session_requests WHERE id = ?", (request,))
+    row = await db.one(
+        "SELECT id, body, questions, requested_by FROM session_requests WHERE id = ?", (request,)
+    )
     if row is None:
         return None
     signed = await db.all(
@@ -71,6 +96,7 @@ async def get(db: Database, request: int) -> SessionRequest | None:
         str(row[2]),
         tuple(str(r[0]) for r in signed),
         tuple(str(r[0]) for r in approved),
+        row[3],
     )
 
 

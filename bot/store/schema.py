@@ -351,6 +351,13 @@ END;
 ALTER TABLE questions ADD COLUMN turnout_text TEXT;
 """
 
+V9_REQUESTED_BY = """
+-- R9: a council session requested by the Secretary General or by the council chair is
+-- convened on that request alone; who requested it in that capacity is recorded.
+ALTER TABLE session_requests ADD COLUMN requested_by TEXT
+    CHECK (requested_by IN ('secretary_general', 'council_chair'));
+"""
+
 MIGRATIONS: list[str] = [
     V1_REGISTRY,
     V2_OUTBOX,
@@ -360,4 +367,5 @@ MIGRATIONS: list[str] = [
     V6_AUDIT_HEAD,
     V7_INVITATION_REMINDERS,
     V8_VOTE_INTEGRITY,
+    V9_REQUESTED_BY,
 ]

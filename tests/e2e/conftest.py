@@ -101,8 +101,15 @@ def make_settings(tmp_path: Any, server: BotAPIServer, **changes: Any) -> Settin
 
 @pytest.fixture
 async def server():
+    """The test Bot API server. A test fails if the bot made a call Telegram rejects,
+    except those the test provokes: faults it injects, and rejections it declares with
+    ``server.expect_rejections(...)``."""
     async with BotAPIServer(TOKEN, bot_username="oicc_test_bot") as running:
         yield running
+    rejected = running.unexpected_rejections()
+    assert not rejected, "calls Telegram rejects:\n" + "\n".join(
+        f"  {c.method} -> {c.status} {c.description} {c.params}" for c in rejected[:10]
+    )
 
 
 async def load_demo(path: str) -> None:

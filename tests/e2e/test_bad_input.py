@@ -142,3 +142,15 @@ async def test_huge_numbers_on_the_command_line(tmp_path):
     ):
         code, _, err = await oicc_in(tmp_path, *args)
         one_line_refusal(code, err)
+
+
+async def test_request_texts_refuse_direction_controls(bot, server):
+    cairo = server.user(5200, "Cairo", language_code="en")
+    await bot.join(cairo, "CAIRO")
+    await cairo.send("/request_session gc Budget \u202ereview")
+    await cairo.expect("may not contain control characters")
+    await cairo.send("/request_session gc Budget\x07review")
+    await cairo.expect("may not contain control characters")
+    assert (await bot.db.one("SELECT count(*) FROM session_requests"))[0] == 0
+    await cairo.send("/request_session gc Budget review")
+    await cairo.expect("Request")
