@@ -1,13 +1,32 @@
-"""One notice to 1,000 delegates under Telegram's flood limits: the outbox and its Sender,
-then the same broadcast as a plain loop over ``bot.send_message``, side by side.
+"""A broadcast to 600 delegates under Telegram's flood limits, at several round trips: the
+outbox and its Sender, a plain send loop, and PTB's AIORateLimiter, side by side.
 
-    python -m bench.broadcast [--users 1000] [--blocked 20]
+    python -m bench.broadcast [--rtt 0,100,250] [--users 600] [--blocked 12]
+                              [--in-flight 16] [--loop-limit 30]
 
-Everything runs in this process against the fake Bot API server on 127.0.0.1 with flood
-control on (30 messages a second overall, about 1 a second per chat). The real
-Application runs with long polling, so a few secretariat accounts can send /help during
-each broadcast: their answer time is the latency a delegate would see. Each phase is
-bounded in time.
+For each round trip (milliseconds, added by the Bot API server to every request: half on
+the way in, half on the way back) a fresh Bot API server with Telegram's flood control
+(30 messages a second overall, about one a second per chat) and a fresh database. The
+real Application runs with long polling, and secretariat accounts send /help once a second
+during each broadcast: the time to its answer is what a delegate would wait meanwhile.
+Two broadcasts are sent each way:
+
+- a notice (text) to every delegate;
+- a results announcement: the chart of an election (a PNG rendered by the bot's own chart
+  code, one per language) with the result as its caption.
+
+The three ways:
+
+- **outbox**: ``bot.notices`` / ``bot.outbox.queue`` and the application's Sender
+  (``OUTBOX_IN_FLIGHT`` requests in flight, paced, at most one per chat, files uploaded
+  once and re-sent by file id);
+- **plain loop**: ``await bot.send_message`` (or ``send_photo`` with the bytes) for each
+  delegate in turn, sleeping ``retry_after`` and trying again on a 429; bounded in time
+  (``--loop-limit`` seconds), its rate is over the time it ran;
+- **AIORateLimiter**: every send started at once through a bot with PTB's
+  ``AIORateLimiter`` (its defaults: 30/s overall, retries after a 429), as PTB suggests.
+
+Everything runs in this process, on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -19,17 +38,20 @@ import logging
 import math
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram import Bot
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter, ExtBot
 
-from bot import notices
+from bot import elections, notices, outbox
 from bot.app import build_application, services
 from bot.botapi.server import BotAPIServer, FakeUser, FloodLimits
 from bot.config import Settings
-from bot.delivery import status
+from bot.delivery import IN_FLIGHT, status
 from bot.demo import MEMBERS_CSV, load
 from bot.store import Database
 
@@ -38,21 +60,22 @@ CREATOR = 900  # the secretariat account that sends the notice
 ASKERS = (901, 902, 903)  # secretariat accounts asking /help during the broadcast
 PROBE_EVERY = 1.0  # one /help a second in all, each asker once every three seconds
 MEMBERS = [line.split(",")[0] for line in MEMBERS_CSV.strip().splitlines()[1:]]
+LANGUAGES = ("ar", "en", "fr")
+SENDS = ("sendMessage", "sendPhoto")
 
 
 @dataclass
 class Result:
-    name: str
+    way: str
     recipients: int = 0
     delivered: int = 0
     unreachable: int = 0
     duplicates: int = 0
-    lost: int | None = 0
+    lost: int = 0
     seconds: float = 0.0
-    bot_messages: int = 0  # every message and edit the bot sent meanwhile
     answers_429: int = 0
-    unhandled_429: int = 0
-    other_errors: int = 0
+    not_sent: int = 0  # gave up, or the time bound ran out
+    uploaded: int = 0  # bytes of photos uploaded
     latencies: list[float] = field(default_factory=list)
     unanswered: int = 0
 
@@ -74,11 +97,17 @@ async def register(db: Database, server: BotAPIServer, users: int, blocked: int)
     async with db.transaction() as tx:
         await tx.executemany(
             "INSERT INTO users (telegram_id, telegram_language, first_name, member, role,"
-            " joined_at) VALUES (?, 'en', ?, ?, 'delegate', '2026-01-01T00:00:00+00:00')",
-            [(i, f"Delegate{i}", MEMBERS[i % len(MEMBERS)]) for i in ids],
+            " joined_at) VALUES (?, ?, ?, ?, 'delegate', '2026-01-01T00:00:00+00:00')",
+            [(i, LANGUAGES[i % 3], f"Delegate{i}", MEMBERS[i % len(MEMBERS)]) for i in ids],
         )
     return [
-        server.user(i, f"Delegate{i}", language_code="en", started=True, blocked=i in blocked_ids)
+        server.user(
+            i,
+            f"Delegate{i}",
+            language_code=LANGUAGES[i % 3],
+            started=True,
+            blocked=i in blocked_ids,
+        )
         for i in ids
     ]
 
@@ -101,145 +130,243 @@ async def probe(server: BotAPIServer, result: Result, done: asyncio.Event) -> No
             await asyncio.wait_for(done.wait(), max(0.0, PROBE_EVERY - (time.monotonic() - asked)))
 
 
-def copies(users: list[FakeUser], marker: str) -> list[int]:
-    return [sum(marker in m.text for m in u.inbox) for u in users]
+def charts() -> dict[str, bytes]:
+    """The chart of a council election, as the bot draws it, one per language."""
+    labels = {
+        "en": ["Cairo", "Dakar", "Istanbul", "Rabat", "Tunis"],
+        "fr": ["Le Caire", "Dakar", "Istanbul", "Rabat", "Tunis"],
+        "ar": ["القاهرة", "داكار", "إسطنبول", "الرباط", "تونس"],
+    }
+    words = {"en": "votes", "fr": "voix", "ar": "الأصوات"}
+    titles = {"en": "Council election", "fr": "Élection du Conseil", "ar": "انتخاب المجلس"}
+    return {
+        language: elections.chart(
+            labels[language],
+            [212, 187, 143, 40, 18],
+            [True, True, True, False, False],
+            titles[language],
+            words[language],
+        )
+        for language in LANGUAGES
+    }
 
 
-async def run_outbox(app: Any, server: BotAPIServer, users: list[FakeUser], limit: float) -> Result:
+def caption(marker: str, language: str) -> str:
+    return f"<b>{marker}</b> ({language}): Cairo, Dakar and Istanbul are elected."
+
+
+class Phase:
+    """One broadcast: starts the /help probe, and afterwards reads what the server saw."""
+
+    def __init__(self, server: BotAPIServer, users: list[FakeUser], result: Result) -> None:
+        self.server = server
+        self.users = users
+        self.result = result
+        self.recipients = {u.id for u in users}
+
+    async def __aenter__(self) -> Phase:
+        self.server.reset_stats()
+        self.since = time.time()
+        self.started = time.monotonic()
+        self.done = asyncio.Event()
+        self.prober = asyncio.create_task(probe(self.server, self.result, self.done))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.done.set()
+        await self.prober
+
+    def finish(self, marker: str) -> None:
+        """Time to the last delivery, copies per delegate, 429s and bytes uploaded."""
+        result = self.result
+        calls = [
+            c
+            for c in list(self.server.requests)
+            if c.at >= self.since
+            and c.method in SENDS
+            and c.status == 200
+            and int(c.params.get("chat_id", 0)) in self.recipients
+        ]
+        last = max((c.at for c in calls), default=self.since)
+        result.seconds = max(last - self.since, 1e-9)
+        result.uploaded = sum(
+            int(c.params["photo"].rsplit(", ", 1)[1].split()[0])
+            for c in calls
+            if c.method == "sendPhoto" and c.params.get("photo", "").startswith("<file")
+        )
+        copies = [sum(marker in m.text for m in u.inbox) for u in self.users]
+        result.delivered = sum(n > 0 for n in copies)
+        result.duplicates = sum(n > 1 for n in copies)
+        result.answers_429 = self.server.stats()["rejected_429"]
+
+
+async def run_outbox(
+    app: Any,
+    server: BotAPIServer,
+    users: list[FakeUser],
+    limit: float,
+    photos: dict[str, bytes] | None,
+) -> Result:
     db = services(app).db
-    result = Result("outbox + Sender")
-    progress = await app.bot.send_message(CREATOR, "Sending…")
-    server.reset_stats()
-    done = asyncio.Event()
-    prober = asyncio.create_task(probe(server, result, done))
-    started = time.monotonic()
-    notice, result.recipients = await notices.create(
-        db,
-        "all",
-        {"all": "Outbox notice"},
-        current_year=notices.current_year("Asia/Riyadh"),
-        good_standing_years=3,
-        created_by=CREATOR,
-        progress=(CREATOR, progress.message_id),
-    )
-    while time.monotonic() - started < limit:
-        if not (await status(db, notice))["pending"]:
-            break
-        await asyncio.sleep(0.01)
-    result.seconds = time.monotonic() - started
-    done.set()
-    await prober
+    result = Result("outbox", recipients=len(users))
+    marker = f"Outbox {'result' if photos else 'notice'}"
+    async with Phase(server, users, result) as phase:
+        if photos is None:
+            notice, _ = await notices.create(
+                db,
+                "all",
+                {"all": marker},
+                current_year=notices.current_year("Asia/Riyadh"),
+                good_standing_years=3,
+                actor="bench",
+            )
+        else:
+            messages = [
+                outbox.Outgoing(
+                    u.id,
+                    LANGUAGES[u.id % 3],
+                    caption(marker, LANGUAGES[u.id % 3]),
+                    photo=photos[LANGUAGES[u.id % 3]],
+                )
+                for u in users
+            ]
+            notice = await outbox.queue(db, "result", messages, ref="bench", actor="bench")
+        while time.monotonic() - phase.started < limit:
+            if not (await status(db, notice))["pending"]:
+                break
+            await asyncio.sleep(0.25)
+    phase.finish(marker)
     counts = await status(db, notice)
-    stats = server.stats()
-    result.delivered = counts["delivered"]
     result.unreachable = counts["unreachable"]
     result.lost = counts["lost"]
-    result.answers_429 = stats["rejected_429"]
-    failed = await db.all(
-        "SELECT error FROM outbox WHERE notice = ? AND state IN ('failed', 'pending')", (notice,)
-    )
-    result.unhandled_429 = sum("flood" in (r[0] or "").lower() for r in failed)
-    result.other_errors = len(failed) - result.unhandled_429
-    result.bot_messages = stats["sent"] + stats["edits"]
-    result.duplicates = sum(n > 1 for n in copies(users, "Outbox notice"))
+    result.not_sent = counts["failed"] + counts["pending"]
     return result
+
+
+async def send_one(bot: Bot, user: FakeUser, marker: str, photos: dict[str, bytes] | None) -> None:
+    language = LANGUAGES[user.id % 3]
+    if photos is None:
+        await bot.send_message(user.id, marker)
+    else:
+        await bot.send_photo(
+            user.id, photos[language], caption=caption(marker, language), parse_mode="HTML"
+        )
+
+
+async def outcome(result: Result, send: Callable[[], Awaitable[None]]) -> float | None:
+    """Send and count the outcome; the seconds to wait before trying again after a 429."""
+    try:
+        await send()
+    except RetryAfter as exc:
+        value: Any = exc._retry_after  # the public property warns about its coming type
+        return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+    except Forbidden:
+        result.unreachable += 1
+    except TimedOut:
+        result.lost += 1  # may or may not have arrived
+    except (NetworkError, TelegramError):
+        result.not_sent += 1
+    return None
 
 
 async def run_plain_loop(
-    app: Any, server: BotAPIServer, users: list[FakeUser], limit: float
+    server: BotAPIServer, users: list[FakeUser], limit: float, photos: dict[str, bytes] | None
 ) -> Result:
-    """What a handler would do without an outbox: await send_message for each delegate,
-    through the application's bot and its AIORateLimiter."""
-    result = Result("plain send_message loop", recipients=len(users), lost=None)
-    server.reset_stats()
-    done = asyncio.Event()
-    prober = asyncio.create_task(probe(server, result, done))
-    started = time.monotonic()
-    for user in users:
-        if time.monotonic() - started > limit:
-            result.other_errors += 1
-            continue
-        try:
-            await app.bot.send_message(user.id, "Loop notice")
-            result.delivered += 1
-        except Forbidden:
-            result.unreachable += 1
-        except RetryAfter:
-            result.unhandled_429 += 1
-        except TelegramError:
-            result.other_errors += 1
-    result.seconds = time.monotonic() - started
-    done.set()
-    await prober
-    stats = server.stats()
-    result.answers_429 = stats["rejected_429"]
-    result.bot_messages = stats["sent"] + stats["edits"]
-    result.duplicates = sum(n > 1 for n in copies(users, "Loop notice"))
+    """What a handler would write without an outbox: one send after the other."""
+    result = Result("plain loop", recipients=len(users))
+    marker = f"Loop {'result' if photos else 'notice'}"
+    bot = server.bot()
+    await bot.initialize()
+    try:
+        async with Phase(server, users, result) as phase:
+            for user in users:
+                while time.monotonic() - phase.started < limit:
+                    wait = await outcome(result, lambda u=user: send_one(bot, u, marker, photos))
+                    if wait is None:
+                        break
+                    await asyncio.sleep(wait)
+                else:
+                    result.not_sent += 1
+        phase.finish(marker)
+    finally:
+        await bot.shutdown()
     return result
 
 
-def report(results: list[Result], limits: FloodLimits, users: int, blocked: int) -> None:
-    print(
-        f"\nOne notice to {users} delegates ({blocked} blocked the bot); fake Bot API server with"
-        f" flood control: {limits.per_second} messages/s overall, {limits.chat_rate:g}/s per chat"
-        f" (burst {limits.chat_burst:g}); /help sent once a second during each broadcast.\n"
+async def run_rate_limiter(
+    server: BotAPIServer, users: list[FakeUser], limit: float, photos: dict[str, bytes] | None
+) -> Result:
+    """PTB's way: every send at once, through AIORateLimiter (its defaults)."""
+    result = Result("AIORateLimiter", recipients=len(users))
+    marker = f"Limiter {'result' if photos else 'notice'}"
+    bot: ExtBot[Any] = ExtBot(
+        TOKEN,
+        base_url=server.base_url,
+        base_file_url=server.base_file_url,
+        rate_limiter=AIORateLimiter(),
     )
+    await bot.initialize()
+    try:
+        async with Phase(server, users, result) as phase:
+
+            async def one(user: FakeUser) -> None:
+                if await outcome(result, lambda: send_one(bot, user, marker, photos)) is not None:
+                    result.not_sent += 1  # AIORateLimiter gave up after its retries
+
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(one(u) for u in users)), max(0.0, limit))
+        phase.finish(marker)
+    finally:
+        await bot.shutdown()
+    return result
+
+
+def report(rtt: int, scenario: str, results: list[Result], limits: FloodLimits) -> None:
+    print(f"\n--- round trip {rtt} ms: {scenario} ---")
 
     def ms(value: float) -> str:
         return "-" if math.isnan(value) else f"{value * 1000:.0f} ms"
 
-    rows = [
+    rows: list[tuple[str, Callable[[Result], str]]] = [
         ("delivered", lambda r: f"{r.delivered} of {r.recipients}"),
         ("unreachable (403)", lambda r: str(r.unreachable)),
-        ("time (s)", lambda r: f"{r.seconds:.1f}"),
-        ("effective rate (messages/s)", lambda r: f"{r.rate:.1f}"),
-        ("  vs the server's global limit", lambda r: f"{100 * r.rate / limits.per_second:.1f}%"),
-        (
-            "  all bot messages and edits/s",
-            lambda r: f"{r.bot_messages / r.seconds:.1f}" if r.seconds else "-",
-        ),
-        (
-            "  vs the server's global limit",
-            lambda r: (
-                f"{100 * r.bot_messages / r.seconds / limits.per_second:.1f}%" if r.seconds else "-"
-            ),
-        ),
+        ("not sent (gave up, out of time)", lambda r: str(r.not_sent)),
+        ("time to last delivery (s)", lambda r: f"{r.seconds:.1f}"),
+        ("messages/s", lambda r: f"{r.rate:.1f}"),
+        ("% of the limit (30/s)", lambda r: f"{100 * r.rate / limits.per_second:.0f}%"),
         ("duplicates", lambda r: str(r.duplicates)),
-        ("lost", lambda r: "not tracked" if r.lost is None else str(r.lost)),
-        ("429 answers received", lambda r: str(r.answers_429)),
-        ("unhandled 429s (message not sent)", lambda r: str(r.unhandled_429)),
-        ("other errors", lambda r: str(r.other_errors)),
-        (
-            "/help answered",
-            lambda r: f"{len(r.latencies)} of {len(r.latencies) + r.unanswered}",
-        ),
-        ("/help latency p50", lambda r: ms(r.p(0.50))),
-        ("/help latency p99 (target < 1 s)", lambda r: ms(r.p(0.99))),
-        ("/help latency max", lambda r: ms(r.p(1.0))),
+        ("lost", lambda r: str(r.lost)),
+        ("429 answers", lambda r: str(r.answers_429)),
+        ("/help answered", lambda r: f"{len(r.latencies)} of {len(r.latencies) + r.unanswered}"),
+        ("/help p50", lambda r: ms(r.p(0.50))),
+        ("/help p99", lambda r: ms(r.p(0.99))),
     ]
+    if scenario.startswith("results"):
+        rows.append(("photo bytes uploaded", lambda r: f"{r.uploaded / 1e6:.2f} MB"))
     width = max(len(label) for label, _ in rows) + 2
-    print(" " * width + "".join(f"{r.name:>26}" for r in results))
+    print(" " * width + "".join(f"{r.way:>18}" for r in results))
     for label, cell in rows:
-        print(f"{label:<{width}}" + "".join(f"{cell(r):>26}" for r in results))
-    sender = results[0]
-    ok = (
-        sender.rate >= 0.9 * limits.per_second
-        and sender.duplicates == 0
-        and sender.lost == 0
-        and sender.unhandled_429 == 0
-        and sender.p(0.99) < 1.0
-    )
-    print(
-        f"\noutbox targets (rate >= 90%, no duplicate, none lost, no unhandled 429, p99 < 1 s): "
-        f"{'met' if ok else 'NOT met'}"
+        print(f"{label:<{width}}" + "".join(f"{cell(r):>18}" for r in results))
+
+
+def verdict(result: Result, limits: FloodLimits) -> bool:
+    return (
+        result.rate >= 0.9 * limits.per_second
+        and result.duplicates == 0
+        and not result.unanswered
+        and result.p(0.99) < 1.0
     )
 
 
-async def bench(users: int, blocked: int) -> None:
+async def bench_rtt(
+    rtt: int, users: int, blocked: int, in_flight: int, loop_limit: float, ways: set[str]
+) -> list[tuple[str, Result]]:
     limits = FloodLimits()
-    limit = max(60.0, users / limits.per_second * 4)  # each phase's time bound
+    limit = max(60.0, users / limits.per_second * 4)  # each outbox or limiter phase's bound
+    photos = charts()
+    found: list[tuple[str, Result]] = []
     async with BotAPIServer(
-        TOKEN, flood=True, limits=limits, bot_username="oicc_bench_bot"
+        TOKEN, flood=True, limits=limits, bot_username="oicc_bench_bot", rtt=rtt / 1000
     ) as server:
         with tempfile.TemporaryDirectory() as folder:
             settings = Settings(
@@ -250,9 +377,10 @@ async def bench(users: int, blocked: int) -> None:
                 bot_username=server.bot_username,
                 user_commands_per_minute=0,
                 log_level="WARNING",
+                outbox_in_flight=in_flight,
             )
             db = await Database(settings.database_path).open()
-            await load(db, notices.current_year(settings.timezone))
+            await load(db, notices.current_year(settings.timezone), meeting=False)
             delegates = await register(db, server, users, blocked)
             await db.close()
             for account in (CREATOR, *ASKERS):
@@ -268,25 +396,68 @@ async def bench(users: int, blocked: int) -> None:
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0.0, timeout=1)
             try:
-                print(f"broadcasting to {users} delegates through the outbox...", flush=True)
-                outbox_result = await run_outbox(app, server, delegates, limit)
-                await asyncio.sleep(2)  # let the per-chat buckets refill
-                print(f"broadcasting to {users} delegates with a plain loop...", flush=True)
-                loop_result = await run_plain_loop(app, server, delegates, limit)
+                for scenario, chart in (("notice", None), ("results with a chart", photos)):
+                    results = []
+                    for way in ("outbox", "loop", "limiter"):
+                        if way not in ways:
+                            continue
+                        print(f"  {rtt} ms, {scenario}, {way}...", flush=True)
+                        if way == "outbox":
+                            results.append(await run_outbox(app, server, delegates, limit, chart))
+                        elif way == "loop":
+                            results.append(
+                                await run_plain_loop(server, delegates, loop_limit, chart)
+                            )
+                        else:
+                            results.append(await run_rate_limiter(server, delegates, limit, chart))
+                        await asyncio.sleep(3)  # the per-chat budgets refill
+                    report(rtt, f"{scenario} to {users} delegates", results, limits)
+                    found.extend((scenario, r) for r in results)
             finally:
                 await app.updater.stop()
                 await app.stop()
                 await app.post_shutdown(app)
                 await app.shutdown()
-    report([outbox_result, loop_result], limits, users, blocked)
+    return found
+
+
+async def bench(args: argparse.Namespace) -> None:
+    rtts = [int(v) for v in args.rtt.split(",") if v.strip()]
+    ways = set(args.ways.split(","))
+    print(
+        f"Broadcasts to {args.users} delegates ({args.blocked} blocked the bot), flood control"
+        f" on (30/s overall, ~1/s per chat), OUTBOX_IN_FLIGHT={args.in_flight},"
+        f" /help once a second meanwhile; plain loop bounded to {args.loop_limit:g} s.",
+        flush=True,
+    )
+    summary: list[tuple[int, str, Result]] = []
+    for rtt in rtts:
+        for scenario, result in await bench_rtt(
+            rtt, args.users, args.blocked, args.in_flight, args.loop_limit, ways
+        ):
+            summary.append((rtt, scenario, result))
+    limits = FloodLimits()
+    print("\noutbox targets (>= 90% of the limit, 0 duplicates, /help p99 < 1 s):")
+    for rtt, scenario, result in summary:
+        if result.way == "outbox":
+            state = "met" if verdict(result, limits) else "NOT met"
+            print(
+                f"  {rtt:>4} ms  {scenario:<22} {result.rate:5.1f}/s"
+                f" ({100 * result.rate / limits.per_second:.0f}%), {result.duplicates} duplicates,"
+                f" {result.lost} lost, p99 {result.p(0.99) * 1000:.0f} ms: {state}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.broadcast", description=__doc__)
-    parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--blocked", type=int, default=20)
+    parser.add_argument("--rtt", default="0,100,250", help="round trips in ms, comma-separated")
+    parser.add_argument("--users", type=int, default=600)
+    parser.add_argument("--blocked", type=int, default=12)
+    parser.add_argument("--in-flight", type=int, default=IN_FLIGHT)
+    parser.add_argument("--loop-limit", type=float, default=30.0)
+    parser.add_argument("--ways", default="outbox,loop,limiter")
     args = parser.parse_args()
-    asyncio.run(bench(args.users, args.blocked))
+    asyncio.run(bench(args))
 
 
 if __name__ == "__main__":

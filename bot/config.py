@@ -31,6 +31,7 @@ class Settings:
     log_level: str = "INFO"
     currency: str = "USD"
     user_commands_per_minute: int = 60
+    outbox_in_flight: int = 16
 
     @property
     def telegram_file_url(self) -> str:
@@ -122,4 +123,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=level,
         currency=currency,
         user_commands_per_minute=_int(env, "USER_COMMANDS_PER_MINUTE", 60),
+        outbox_in_flight=_int(env, "OUTBOX_IN_FLIGHT", 16, minimum=1),
     )

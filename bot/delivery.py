@@ -3,22 +3,33 @@
 One ``Sender`` runs for the life of the application, as an asyncio task started in
 ``post_init`` and stopped in ``post_shutdown``. What it promises:
 
-- **At most once.** A row is set to ``sending`` and committed before its request leaves,
-  and only one outbox request is in flight at a time. A row found ``sending`` at start was
-  in flight when the process died: Telegram may or may not have accepted it, so it
-  becomes ``lost`` and is reported, never sent again. A kill therefore loses at most one
-  message, and nobody is ever served twice. The same goes for a request that left and got
-  no answer (a read timeout, a dropped connection): it is lost, not retried.
+- **Several requests in flight, never a message twice.** Up to ``in_flight`` requests
+  (``OUTBOX_IN_FLIGHT``) are on their way at once, so a round trip of a few hundred
+  milliseconds does not hold the broadcast back. Rows are claimed in batches: one
+  transaction records what became of the rows that came back and sets the next rows to
+  ``sending``, and commits, before any of those requests leaves. A row is ``sending`` from
+  that commit until its outcome is committed, and at most ``in_flight`` rows are ever
+  ``sending``. A row found ``sending`` at start was in flight when the process died:
+  Telegram may or may not have accepted it, so it becomes ``lost`` and is reported, never
+  sent again. A kill therefore loses at most ``in_flight`` messages, each reported, and
+  nobody is ever served twice. The same goes for a request that left and got no answer (a
+  read timeout, a dropped connection): it is lost, not retried.
+- **In order per chat.** A chat has at most one request in flight, and its next row is
+  taken only once the one before is finished: the parts of a long message, and notices,
+  reach each chat in the order they were queued.
 - **Paced.** At most ``per_second`` messages in any second for the whole bot (Telegram
   allows about 30), spread over the second rather than in one burst, and per chat a small
-  burst refilled at one a second. Updates from users count against the same budget, since most of them are
-  answered: a broadcast of thousands leaves room for commands and votes.
+  burst refilled at one a second. Updates from users count against the same budget, since
+  most of them are answered: a broadcast of thousands leaves room for commands and votes.
 - **Flood control honoured.** A 429 puts the row back with its ``retry_after`` and pauses
-  the whole loop for that long; it does not use up one of the row's attempts.
+  every request of the loop for that long; it does not use up one of the row's attempts.
 - **Blocked users.** A 403 (blocked the bot, never started it, deactivated) marks the
   recipient ``unreachable`` at once, without retrying.
 - **Other errors** are retried with exponential backoff, ``max_attempts`` times in all,
   then the row is ``failed``.
+- **Files uploaded once.** A photo or document is uploaded with the first row that
+  carries it (the others for that file wait meanwhile); Telegram's file id is then stored
+  with the file and every later row sends that id instead of the bytes.
 - **Resumed after a restart.** Everything is in SQLite; the loop picks up where it was.
   Rows queued by another process (the CLI) are found by polling every ``poll`` seconds;
   ``outbox.queue`` in this process wakes the loop at once.
@@ -42,7 +53,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -53,7 +64,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from bot import i18n, notices, outbox
-from bot.outbox import Claimed, Notice, Outgoing
+from bot.outbox import Claimed, Notice, Outcome, Outgoing
 from bot.store import Database, registry
 
 log = logging.getLogger(__name__)
@@ -61,21 +72,25 @@ log = logging.getLogger(__name__)
 PER_SECOND = 29  # Telegram: about 30 messages a second; one short of it absorbs jitter
 CHAT_BURST = 2.0  # Telegram lets a private chat take a short burst (about 3)...
 CHAT_RATE = 1.0  # ...then about one message a second
+IN_FLIGHT = 16  # requests on their way at once (bench/broadcast.py: enough up to ~400 ms)
 MAX_ATTEMPTS = 5
 BACKOFF = 2.0  # seconds before the first retry, doubled each time
 POLL = 1.0
 PROGRESS_EVERY = 3.0
-BATCH = 50  # rows taken per look at the outbox, so new notices and retries interleave
+COMMIT_EVERY = 0.1  # seconds between two batches while busy: one commit for several rows
+SCAN = 5000  # unfinished rows looked at per batch
 REPORTED_KINDS = frozenset({notices.KIND})  # kinds whose creator gets a delivery report
 
 # Errors after which the request may have reached Telegram: never sent again.
 _AMBIGUOUS = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+# Telegram's answers when a file id it gave can no longer be used: upload the file again.
+_STALE_FILE = ("wrong file identifier", "file reference", "wrong remote file")
 
 
 async def status(db: Database, notice_id: int) -> dict[str, int]:
     """A notice's recipients (distinct Telegram ids) by state: ``{"id", "recipients",
     "delivered", "unreachable", "failed", "pending", "lost"}``; ``pending`` includes the
-    message being sent. Raises ``LookupError`` for an unknown notice."""
+    messages being sent. Raises ``LookupError`` for an unknown notice."""
     if await outbox.get_notice(db, notice_id) is None:
         raise LookupError(notice_id)
     return {"id": notice_id, **await outbox.counts(db, notice_id)}
@@ -90,10 +105,10 @@ class Pace:
     second. ``take(chat, ours=False)`` counts traffic the Sender does not send itself
     (the answers to users).
 
-    Telegram counts a message when it handles the request, which is somewhat after we
-    send it, and answers to users leave a moment after their update arrived. So a message
-    of ours counts from its request until its answer (``settle``), and an answer to a
-    user from ``answer_delay`` after its update: the window errs on the side of waiting.
+    Times are those at which requests leave. Telegram counts a message when the request
+    reaches it, about half a round trip later, but that shift is the same for every
+    request, the answers to users included: in Telegram's window they keep the spacing
+    they left with. An answer to a user leaves ``answer_delay`` after its update arrived.
     """
 
     def __init__(
@@ -160,11 +175,6 @@ class Pace:
         if index < len(self.window) and self.window[index] == at:
             del self.window[index]
 
-    def settle(self, at: float) -> None:
-        """The message taken at ``at`` was answered: Telegram counted it by now."""
-        self._remove(at)
-        bisect.insort(self.window, self.clock())
-
     def give_back(self, chat: int, at: float) -> None:
         """The message taken at ``at`` was refused (403, 429): Telegram did not count it."""
         self._remove(at)
@@ -180,12 +190,13 @@ class Pace:
         }
 
 
-def delivery_bot(token: str, base_url: str, base_file_url: str) -> Bot:
-    """The Sender's own Bot: no rate limiter (the Sender paces and retries itself), a small
-    pool of its own, and a patient read timeout, since a request that got no answer
-    cannot be sent again."""
+def delivery_bot(token: str, base_url: str, base_file_url: str, in_flight: int = IN_FLIGHT) -> Bot:
+    """The Sender's own Bot: no rate limiter (the Sender paces and retries itself), a pool
+    of its own with a connection for every request in flight (one waiting for a connection
+    would leave later than it was counted), and a patient read timeout, since a request
+    that got no answer cannot be sent again."""
     request = HTTPXRequest(
-        connection_pool_size=4,
+        connection_pool_size=in_flight + 2,  # and the progress edits
         connect_timeout=10.0,
         read_timeout=30.0,
         write_timeout=30.0,
@@ -207,6 +218,15 @@ def _ambiguous(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, _AMBIGUOUS)
 
 
+def _file_id(message: Message, kind: str | None) -> str | None:
+    """The id Telegram gave the photo (its largest size) or document of a sent message."""
+    if kind == "photo" and message.photo:
+        return message.photo[-1].file_id
+    if kind == "document" and message.document is not None:
+        return message.document.file_id
+    return None
+
+
 class Sender:
     """Sends the outbox; see the module docstring for what it promises.
 
@@ -222,19 +242,25 @@ class Sender:
         per_second: int = PER_SECOND,
         chat_burst: float = CHAT_BURST,
         chat_rate: float = CHAT_RATE,
+        in_flight: int = IN_FLIGHT,
         max_attempts: int = MAX_ATTEMPTS,
         backoff: float = BACKOFF,
         poll: float = POLL,
         progress_every: float = PROGRESS_EVERY,
+        commit_every: float = COMMIT_EVERY,
         owns_bot: bool = False,
     ) -> None:
+        if in_flight < 1:
+            raise ValueError("in_flight must be at least 1")
         self.db = db
         self.bot = bot
         self.pace = Pace(per_second, chat_burst, chat_rate)
+        self.in_flight = in_flight
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.poll = poll
         self.progress_every = progress_every
+        self.commit_every = commit_every
         self.owns_bot = owns_bot
         self.recovered = 0  # rows found in flight at start, now lost
         self._task: asyncio.Task[None] | None = None
@@ -242,17 +268,28 @@ class Sender:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._unsubscribe: Callable[[], None] | None = None
+        self._gate = asyncio.Lock()  # requests leave one by one, in the order they queue
+        self._flying: dict[int, asyncio.Task[None]] = {}  # claimed rows being sent
+        self._outcomes: list[Outcome] = []  # came back, recorded with the next batch
+        self._uploading: set[int] = set()  # files whose first upload is under way
+        self._last_commit = -math.inf
+        self._round_trip: float | None = None  # smoothed seconds from request to answer
         self._next_follow = 0.0
+        self._follower: asyncio.Task[None] | None = None
         self._shown: dict[int, str] = {}  # notice -> progress text last shown
         self._shown_at: dict[int, float] = {}
         self._gone: set[int] = set()  # notices whose progress message cannot be edited
 
     @classmethod
     def for_settings(cls, settings: Any, db: Database, **options: Any) -> Sender:
+        in_flight = options.pop("in_flight", getattr(settings, "outbox_in_flight", IN_FLIGHT))
         bot = delivery_bot(
-            settings.require_token(), settings.telegram_api_url, settings.telegram_file_url
+            settings.require_token(),
+            settings.telegram_api_url,
+            settings.telegram_file_url,
+            in_flight,
         )
-        return cls(db, bot, owns_bot=True, **options)
+        return cls(db, bot, owns_bot=True, in_flight=in_flight, **options)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -274,7 +311,8 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Finish the message in flight (so that nothing is lost), then stop."""
+        """Let the requests in flight finish and record them (so that nothing is lost),
+        put back the rows claimed but not sent yet, then stop."""
         self._stopping = True
         self._stopped.set()
         self._wake.set()
@@ -289,6 +327,17 @@ class Sender:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        for flying in list(self._flying.values()):  # only after a timeout
+            flying.cancel()
+        await asyncio.gather(*self._flying.values(), return_exceptions=True)
+        if self._follower is not None:  # it sees the stop; cancelled mid-statement, it
+            # could leave the connection inside a transaction
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._follower), timeout)
+        if self._outcomes:
+            with contextlib.suppress(Exception):
+                await outbox.settle_and_claim(self.db, self._outcomes, ())
+                self._outcomes = []
         if self.owns_bot:
             with contextlib.suppress(Exception):
                 await self.bot.shutdown()
@@ -307,57 +356,133 @@ class Sender:
     # --- the loop -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while not self._stopping:
+        while not (self._stopping and not self._flying and not self._outcomes):
             self._wake.clear()
             delay = self.poll
             try:
-                delay = await self._pass()
-                if delay > 0 or time.monotonic() >= self._next_follow:
-                    await self._follow()
+                delay = await self._batch()
+                idle = delay > 0 and not self._flying and not self._outcomes
+                if idle or time.monotonic() >= self._next_follow:
+                    self._follow_soon()  # idle: a notice may just have been finished
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("outbox delivery pass failed; trying again shortly")
+                log.exception("outbox delivery batch failed; trying again shortly")
                 delay = self.poll
-            if delay > 0 and not self._stopping:
+            if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(delay, self.poll))
 
-    async def _pass(self) -> float:
-        """Send what is due; 0 if something was sent, else how long to wait."""
-        due, later = await outbox.due(self.db, time.time(), BATCH)
-        wait = self.poll if later is None else max(0.0, later - time.time())
-        sent = 0
-        for row_id, chat in due:
-            if self._stopping:
-                break
-            chat_wait = self.pace.chat_wait(chat)
-            if chat_wait > 0:
-                wait = min(wait, chat_wait)
-                continue
-            if not await self._slot() or self.pace.chat_wait(chat) > 0:
-                continue
-            await self._send(row_id)
-            sent += 1
-            if time.monotonic() >= self._next_follow:
-                await self._follow()
-        return 0.0 if sent else max(wait, 0.01)
+    async def _batch(self) -> float:
+        """Record the outcomes that came back and claim rows for the free slots, in one
+        commit, then start their requests. Returns how long to wait before the next."""
+        since = time.monotonic() - self._last_commit
+        if since < self.commit_every and self._flying:
+            return self.commit_every - since  # let a few more come back first
+        free = 0 if self._stopping else self._claimable() - len(self._flying)
+        chosen: list[int] = []
+        files: set[int] = set()
+        wait = self.poll
+        if free > 0:
+            found, _busy, later = await outbox.due(self.db, time.time(), SCAN)
+            if later is not None:
+                wait = max(0.0, later - time.time())
+            for candidate in found:
+                if len(chosen) >= free:
+                    break
+                chat_wait = self.pace.chat_wait(candidate.telegram_id)
+                if chat_wait > 0:
+                    wait = min(wait, chat_wait)
+                    continue
+                if candidate.file is not None and not candidate.uploaded:
+                    if candidate.file in self._uploading or candidate.file in files:
+                        continue  # its first upload is under way: then sent by file id
+                    files.add(candidate.file)
+                chosen.append(candidate.id)
+        if not chosen and not self._outcomes:
+            return max(wait, 0.01)
+        outcomes, self._outcomes = self._outcomes, []
+        try:
+            claimed = await outbox.settle_and_claim(self.db, outcomes, chosen)
+        except BaseException:
+            self._outcomes = outcomes + self._outcomes
+            raise
+        self._last_commit = time.monotonic()
+        for outcome in outcomes:  # its file id (if any) is stored now
+            if outcome.row.file is not None and outcome.row.file_data is not None:
+                self._uploading.discard(outcome.row.file)
+        for row in claimed:
+            if row.file is not None and row.file_data is not None:
+                self._uploading.add(row.file)
+            self._flying[row.id] = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
+        if claimed or self._flying:
+            return self.commit_every
+        return 0.0 if outcomes else max(wait, 0.01)
 
-    async def _slot(self) -> bool:
-        """Wait for the global budget; False when stopping."""
+    def _claimable(self) -> int:
+        """How many rows to hold at once: enough to keep the pace through a round trip and
+        a batch's wait, at most ``in_flight``. Fewer held means fewer lost at a crash."""
+        if self._round_trip is None:
+            return self.in_flight
+        needed = self.pace.per_second * 1.25 * (self._round_trip + self.commit_every)
+        return max(1, min(self.in_flight, math.ceil(needed) + 2))
+
+    def _observe(self, seconds: float) -> None:
+        if self._round_trip is None:
+            self._round_trip = seconds
+        else:
+            self._round_trip += 0.2 * (seconds - self._round_trip)
+
+    async def _send(self, row: Claimed) -> None:
+        """Send one claimed row and leave its outcome for the next batch."""
+        left = False
+        outcome: Outcome
+        try:
+            taken = await self._leave(row)
+            if taken is None:
+                outcome = Outcome(row, "released", error="the bot stopped before sending")
+            else:
+                left = True
+                outcome = await self._attempt(row, taken)
+        except asyncio.CancelledError:
+            if left:
+                outcome = Outcome(row, "lost", error="the bot stopped with the request in flight")
+            else:
+                outcome = Outcome(row, "released", error="the bot stopped before sending")
+            self._done(row, outcome)
+            raise
+        except Exception as exc:  # never leave a claimed row without an outcome
+            log.exception("outbox row %d could not be sent", row.id)
+            outcome = Outcome(row, "lost" if left else "released", error=str(exc)[:200])
+        self._done(row, outcome)
+
+    def _done(self, row: Claimed, outcome: Outcome) -> None:
+        self._flying.pop(row.id, None)
+        self._outcomes.append(outcome)
+        self._wake.set()
+
+    async def _leave(self, row: Claimed) -> float | None:
+        """Wait for the chat's and the bot's budget, then count the message; None when
+        the bot stops first."""
         while not self._stopping:
-            wait = self.pace.wait()
-            if wait <= 0:
-                return True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), wait)
-        return False
+            chat_wait = self.pace.chat_wait(row.telegram_id)
+            if chat_wait <= 0:
+                break
+            await self._sleep(chat_wait)
+        async with self._gate:
+            while not self._stopping:
+                wait = max(self.pace.wait(), self.pace.chat_wait(row.telegram_id))
+                if wait <= 0:
+                    return self.pace.take(row.telegram_id)
+                await self._sleep(wait)
+        return None
 
-    async def _send(self, row_id: int) -> None:
-        row = await outbox.claim(self.db, row_id)
-        if row is None:
-            return
-        taken = self.pace.take(row.telegram_id)
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+
+    async def _attempt(self, row: Claimed, taken: float) -> Outcome:
+        started = time.monotonic()
         try:
             message = await self._deliver(row)
         except RetryAfter as exc:
@@ -365,45 +490,49 @@ class Sender:
             self.pace.give_back(row.telegram_id, taken)
             self.pace.pause(seconds)
             log.info("flood control: waiting %.1fs (row %d)", seconds, row.id)
-            await outbox.mark_retry(self.db, row.id, time.time() + seconds, str(exc), counts=False)
+            return Outcome(
+                row, "retry", error=str(exc), not_before=time.time() + seconds, counts=False
+            )
         except Forbidden as exc:
             self.pace.give_back(row.telegram_id, taken)
-            await outbox.mark_unreachable(self.db, row, str(exc))
+            return Outcome(row, "unreachable", error=str(exc))
+        except BadRequest as exc:
+            if row.file_id is not None and any(s in str(exc).lower() for s in _STALE_FILE):
+                log.info("file %s no longer known to Telegram: uploading it again", row.file)
+                return self._retry_or_fail(row, exc, forget_file_id=True)
+            return self._retry_or_fail(row, exc)
         except NetworkError as exc:  # includes TimedOut
             if _ambiguous(exc):
                 log.warning("no answer for outbox row %d: marked lost (%s)", row.id, exc)
-                await outbox.mark_lost(self.db, row.id, f"no answer from Telegram: {exc}")
-            else:
-                await self._retry_or_fail(row, exc)
+                return Outcome(row, "lost", error=f"no answer from Telegram: {exc}")
+            return self._retry_or_fail(row, exc)
         except TelegramError as exc:
-            await self._retry_or_fail(row, exc)
+            return self._retry_or_fail(row, exc)
         except Exception:  # a payload PTB refuses before sending: no retry would help
             log.exception("outbox row %d could not be sent", row.id)
-            await outbox.mark_failed(self.db, row.id, "could not be sent")
-        else:
-            self.pace.settle(taken)
-            message_id = message.message_id
-            await self._settled(lambda: outbox.mark_delivered(self.db, row.id, message_id))
+            return Outcome(row, "failed", error="could not be sent")
+        self._observe(time.monotonic() - started)
+        return Outcome(
+            row,
+            "delivered",
+            message_id=message.message_id,
+            file_id=_file_id(message, row.file_kind) if row.file is not None else None,
+        )
 
-    async def _settled(self, write: Callable[[], Awaitable[None]]) -> None:
-        """Record a delivery; a database hiccup must not leave the row looking in flight."""
-        for attempt in range(3):
-            try:
-                await write()
-                return
-            except Exception:
-                if attempt == 2:
-                    raise
-                log.exception("could not record a delivery; retrying")
-                await asyncio.sleep(0.2)
-
-    async def _retry_or_fail(self, row: Claimed, exc: TelegramError) -> None:
+    def _retry_or_fail(
+        self, row: Claimed, exc: TelegramError, *, forget_file_id: bool = False
+    ) -> Outcome:
         if row.attempts >= self.max_attempts:
             log.warning("outbox row %d failed after %d attempts: %s", row.id, row.attempts, exc)
-            await outbox.mark_failed(self.db, row.id, str(exc))
-            return
+            return Outcome(row, "failed", error=str(exc), forget_file_id=forget_file_id)
         delay = self.backoff * 2 ** (row.attempts - 1)
-        await outbox.mark_retry(self.db, row.id, time.time() + delay, str(exc))
+        return Outcome(
+            row,
+            "retry",
+            error=str(exc),
+            not_before=time.time() + delay,
+            forget_file_id=forget_file_id,
+        )
 
     async def _deliver(self, row: Claimed) -> Message:
         markup = None
@@ -414,10 +543,22 @@ class Sender:
                     for line in row.buttons
                 ]
             )
-        if row.photo is not None:
+        if row.file is not None:
+            content: str | bytes | None = row.file_id or row.file_data
+            if content is None:  # pragma: no cover - claimed rows carry one or the other
+                raise ValueError(f"file {row.file} has neither an id nor data")
+            if row.file_kind == "document":
+                return await self.bot.send_document(
+                    row.telegram_id,
+                    document=content,
+                    filename=row.file_name if row.file_id is None else None,
+                    caption=row.text or None,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
             return await self.bot.send_photo(
                 row.telegram_id,
-                photo=row.photo,
+                photo=content,
                 caption=row.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
@@ -432,9 +573,22 @@ class Sender:
 
     # --- progress and reports ---------------------------------------------------------------
 
+    def _follow_soon(self) -> None:
+        """Follow the notices in the background: the batches go on meanwhile."""
+        self._next_follow = time.monotonic() + self.progress_every
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._follow_safely(), name="outbox-progress")
+
+    async def _follow_safely(self) -> None:
+        try:
+            await self._follow()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("following the notices failed; trying again shortly")
+
     async def _follow(self) -> None:
         """Edit progress messages, and finish the notices that have nothing left to send."""
-        self._next_follow = time.monotonic() + self.progress_every
         for notice in await outbox.unfinished(self.db):
             if self._stopping:
                 return
@@ -472,9 +626,12 @@ class Sender:
             text = notices.progress_text(notice.id, notice.audience, tally)
         if self._shown.get(notice.id) == text:
             return
-        if not await self._slot():
-            return
-        taken = self.pace.take(chat)
+        async with self._gate:
+            while not self._stopping and self.pace.wait() > 0:
+                await self._sleep(self.pace.wait())
+            if self._stopping:
+                return
+            taken = self.pace.take(chat)
         try:
             await self.bot.edit_message_text(
                 text, chat_id=chat, message_id=message_id, parse_mode=ParseMode.HTML
@@ -490,6 +647,5 @@ class Sender:
         except TelegramError as exc:
             log.info("progress of notice %d not edited: %s", notice.id, exc)
             return
-        self.pace.settle(taken)
         self._shown[notice.id] = text
         self._shown_at[notice.id] = now

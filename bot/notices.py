@@ -28,7 +28,7 @@ from bot import dues as dues_core
 from bot.i18n import Html, t
 from bot.outbox import Outgoing, Troubled, queue, queue_in, wake
 from bot.registry import DuesRow, Member
-from bot.store import Database, people, registry
+from bot.store import Database, drafts, people, registry
 
 AUDIENCES = (
     "all",
@@ -271,50 +271,32 @@ class Draft:
 async def new_draft(db: Database, telegram_id: int) -> Draft:
     """Start composing; an earlier unfinished draft of this person is dropped."""
     draft = Draft(secrets.token_hex(4))
-    async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO drafts (telegram_id, kind, data, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(telegram_id, kind) DO UPDATE SET data = excluded.data,"
-            " updated_at = excluded.updated_at",
-            (telegram_id, DRAFT_KIND, draft.encode(), clock.iso(clock.now())),
-        )
+    await drafts.put(db, telegram_id, DRAFT_KIND, draft.encode(), clock.iso(clock.now()))
     return draft
 
 
 async def get_draft(db: Database, telegram_id: int) -> Draft | None:
     """The person's notice being composed, unless abandoned for longer than ``DRAFT_TTL``."""
-    row = await db.one(
-        "SELECT data, updated_at FROM drafts WHERE telegram_id = ? AND kind = ?",
-        (telegram_id, DRAFT_KIND),
-    )
-    if row is None or clock.parse(str(row[1])) < clock.now() - DRAFT_TTL:
+    found = await drafts.get(db, telegram_id, DRAFT_KIND)
+    if found is None or clock.parse(found[1]) < clock.now() - DRAFT_TTL:
         return None
-    return Draft.decode(str(row[0]))
+    return Draft.decode(found[0])
 
 
 async def advance(db: Database, telegram_id: int, before: Draft, after: Draft) -> bool:
     """Replace ``before`` with ``after``; False if the stored draft is no longer ``before``
     (another update got there first)."""
-    async with db.transaction() as tx:
-        changed = await tx.execute(
-            "UPDATE drafts SET data = ?, updated_at = ? WHERE telegram_id = ? AND kind = ?"
-            " AND data = ?",
-            (after.encode(), clock.iso(clock.now()), telegram_id, DRAFT_KIND, before.encode()),
-        )
-    return bool(changed)
+    return await drafts.replace(
+        db, telegram_id, DRAFT_KIND, before.encode(), after.encode(), clock.iso(clock.now())
+    )
 
 
 async def drop_draft(db: Database, telegram_id: int, draft_id: str) -> bool:
     async with db.transaction() as tx:
-        row = await tx.one(
-            "SELECT data FROM drafts WHERE telegram_id = ? AND kind = ?",
-            (telegram_id, DRAFT_KIND),
-        )
-        if row is None or Draft.decode(str(row[0])).id != draft_id:
+        data = await drafts.read(tx, telegram_id, DRAFT_KIND)
+        if data is None or Draft.decode(data).id != draft_id:
             return False
-        await tx.execute(
-            "DELETE FROM drafts WHERE telegram_id = ? AND kind = ?", (telegram_id, DRAFT_KIND)
-        )
+        await drafts.take(tx, telegram_id, DRAFT_KIND)
     return True
 
 
@@ -336,11 +318,7 @@ async def send_draft(
     if not found:
         raise NoRecipients(draft.audience)
     async with db.transaction() as tx:
-        taken = await tx.execute(
-            "DELETE FROM drafts WHERE telegram_id = ? AND kind = ? AND data = ?",
-            (telegram_id, DRAFT_KIND, draft.encode()),
-        )
-        if not taken:
+        if not await drafts.take(tx, telegram_id, DRAFT_KIND, draft.encode()):
             return None
         notice = await queue_in(
             tx,

@@ -1,15 +1,20 @@
 """The persistent outbox every broadcast goes through: queueing, and the rows' states.
 
 ``queue`` writes a notice and every recipient's rows in one transaction, before anything
-is sent; the delivery loop (``bot.delivery``) sends them paced under Telegram's limits.
-Texts are rendered per recipient, in the recipient's language, before queueing.
+is sent; ``queue_in`` does the same inside a caller's transaction (a use case that queues
+ballots or results together with its own writes). The delivery loop (``bot.delivery``)
+sends the rows paced under Telegram's limits. Texts are rendered per recipient, in the
+recipient's language, before queueing. A photo or document is stored once in the files
+table whatever the number of recipients, and uploaded to Telegram once.
 
-The rest is the storage the delivery loop works on: which rows are due, the state change
-of one row (each in its own committed transaction), and the counts of a notice.
+The rest is what the delivery loop works on: which rows are due, claiming rows and
+recording outcomes (one transaction per batch), and the counts of a notice. The SQL is in
+``bot.store.outbox``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 
 from bot import clock
 from bot.store import Database, Tx, audit
+from bot.store import outbox as store
 from bot.textsplit import split_message
 
 log = logging.getLogger(__name__)
@@ -25,13 +31,34 @@ Buttons = list[list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A photo or a document sent with a message (the message's text is its caption)."""
+
+    kind: str  # photo or document
+    data: bytes
+    file_name: str | None = None
+    mime_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("photo", "document"):
+            raise ValueError(f"unknown attachment kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
 class Outgoing:
     telegram_id: int
     language: str
-    text: str  # Telegram HTML; the caption when there is a photo
+    text: str  # Telegram HTML; the caption when there is a photo or document
     buttons: Buttons | None = None
-    photo: bytes | None = None
+    photo: bytes | None = None  # shorthand for Attachment("photo", photo)
     member: str | None = None
+    attachment: Attachment | None = None
+
+    @property
+    def file(self) -> Attachment | None:
+        if self.attachment is not None:
+            return self.attachment
+        return Attachment("photo", self.photo) if self.photo is not None else None
 
 
 # Called after every queue() commit: the running delivery loop registers its wake-up here.
@@ -88,6 +115,19 @@ async def queue(
     return notice
 
 
+async def store_attachment(tx: Tx, attachment: Attachment) -> int:
+    """The files row of an attachment, stored once per distinct content, kind and name."""
+    return await store.store_file(
+        tx,
+        attachment.kind,
+        hashlib.sha256(attachment.data).hexdigest(),
+        attachment.data,
+        attachment.file_name,
+        attachment.mime_type,
+        clock.iso(clock.now()),
+    )
+
+
 async def queue_in(
     tx: Tx,
     kind: str,
@@ -101,44 +141,37 @@ async def queue_in(
 ) -> int:
     """``queue`` inside the caller's transaction, for a notice written together with
     something else; the caller calls ``wake()`` after its commit."""
-    progress_chat, progress_message = progress if progress else (None, None)
-    notice = await tx.insert(
-        "INSERT INTO notices (kind, audience, ref, created_by, created_at, progress_chat,"
-        " progress_message) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            kind,
-            audience,
-            ref,
-            created_by,
-            clock.iso(clock.now()),
-            progress_chat,
-            progress_message,
-        ),
+    notice = await store.insert_notice(
+        tx, kind, audience, ref, created_by, clock.iso(clock.now()), progress
     )
+    files: dict[int, int] = {}  # id() of the bytes -> files row: one hash per distinct object
     rows = []
     for message in messages:
-        parts = [message.text] if message.photo is not None else split_message(message.text)
+        attachment = message.file
+        file = None
+        if attachment is not None:
+            key = id(attachment.data)
+            if key not in files:
+                files[key] = await store_attachment(tx, attachment)
+            file = files[key]
+        parts = [message.text] if attachment is not None else split_message(message.text)
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
-            payload = {"text": part}
+            payload: dict[str, object] = {"text": part}
             if last and message.buttons:
-                payload["buttons"] = message.buttons  # type: ignore[assignment]
+                payload["buttons"] = message.buttons
             rows.append(
-                (
+                store.NewRow(
                     notice,
                     message.telegram_id,
                     number,
                     message.member,
                     message.language,
                     json.dumps(payload, ensure_ascii=False),
-                    message.photo if last else None,
+                    file if last else None,
                 )
             )
-    await tx.executemany(
-        "INSERT OR IGNORE INTO outbox (notice, telegram_id, part, member, language, payload,"
-        " photo) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    await store.insert_rows(tx, rows)
     await audit.append(
         tx,
         "notice_queued",
@@ -160,20 +193,14 @@ async def delivered_messages(
 ) -> list[tuple[int, str | None, int]]:
     """(telegram_id, member, message_id) of the last delivered part, to each delegate of
     ``member``, of the notices with ``ref``."""
-    rows = await db.all(
-        "SELECT o.telegram_id, o.member, o.message_id FROM outbox o JOIN notices n"
-        " ON n.id = o.notice WHERE n.ref = ? AND o.member = ? AND o.state = 'delivered'"
-        " AND o.part = (SELECT max(part) FROM outbox p WHERE p.notice = o.notice"
-        " AND p.telegram_id = o.telegram_id) ORDER BY o.id",
-        (ref, member),
-    )
+    rows = await store.delivered_last_parts(db, ref, member)
     return [(int(r[0]), r[1], int(r[2])) for r in rows]
 
 
 # --- what the delivery loop works on ---------------------------------------------------------
 
-UNFINISHED = ("pending", "sending")
 COUNTED = ("delivered", "unreachable", "failed", "lost", "pending")
+Candidate = store.Candidate
 
 
 @dataclass(frozen=True)
@@ -186,8 +213,26 @@ class Claimed:
     part: int
     text: str
     buttons: Buttons | None
-    photo: bytes | None
     attempts: int
+    file: int | None = None  # the files row
+    file_kind: str | None = None  # photo or document
+    file_id: str | None = None  # Telegram's id for it, once uploaded
+    file_data: bytes | None = None  # the bytes, when it has to be uploaded
+    file_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a claimed row, recorded with the next batch."""
+
+    row: Claimed
+    state: str  # delivered, retry, failed, lost, unreachable, or released (never sent)
+    message_id: int | None = None
+    error: str = ""
+    not_before: float = 0.0  # retry: epoch seconds
+    counts: bool = True  # retry: uses up an attempt
+    file_id: str | None = None  # delivered: what Telegram now calls the file
+    forget_file_id: bool = False  # Telegram no longer knows the file id: upload again
 
 
 @dataclass(frozen=True)
@@ -211,119 +256,84 @@ class Troubled:
 
 
 async def due(
-    db: Database, now: float, limit: int, scan: int = 5000
-) -> tuple[list[tuple[int, int]], float | None]:
-    """The rows to send next as (row id, chat): for each chat its oldest unfinished row,
-    when that row is pending and due at ``now`` (epoch seconds), so parts and notices reach
-    a chat in order. Also when the first row that is not due yet will be (None if none)."""
-    rows = await db.all(
-        "SELECT id, telegram_id, state, not_before FROM outbox WHERE state IN (?, ?)"
-        " ORDER BY id LIMIT ?",
-        (*UNFINISHED, scan),
+    db: Database, now: float, scan: int = 5000
+) -> tuple[list[Candidate], set[int], float | None]:
+    """The rows that may be sent at ``now`` (epoch seconds): for each chat its oldest
+    unfinished row, when that row is pending and due, so that the parts and notices reach
+    a chat in order and a chat never has two in flight. Also the chats with a row in
+    flight, and when the first row that is not due yet will be (None if none)."""
+    return await store.due(db, now, scan)
+
+
+def _claimed(row: store.ClaimedRow) -> Claimed:
+    payload = json.loads(row.payload)
+    buttons = payload.get("buttons")
+    return Claimed(
+        id=row.id,
+        notice=row.notice,
+        telegram_id=row.telegram_id,
+        part=row.part,
+        text=str(payload["text"]),
+        buttons=[[(str(b[0]), str(b[1])) for b in line] for line in buttons] if buttons else None,
+        attempts=row.attempts,
+        file=row.file,
+        file_kind=row.file_kind,
+        file_id=row.file_id,
+        file_data=row.file_data,
+        file_name=row.file_name,
     )
-    seen: set[int] = set()
-    found: list[tuple[int, int]] = []
-    later: float | None = None
-    for row_id, chat, state, not_before in rows:
-        if chat in seen:
-            continue
-        seen.add(chat)
-        if state != "pending":
-            continue
-        if not_before > now:
-            later = not_before if later is None else min(later, not_before)
-            continue
-        found.append((int(row_id), int(chat)))
-        if len(found) >= limit:
-            break
-    return found, later
+
+
+async def record(tx: Tx, outcomes: Sequence[Outcome]) -> None:
+    """Write what became of claimed rows (and the file ids Telegram gave)."""
+    for outcome in outcomes:
+        row = outcome.row
+        if outcome.state == "delivered":
+            assert outcome.message_id is not None
+            await store.mark_delivered(tx, row.id, outcome.message_id)
+            if outcome.file_id and row.file is not None and outcome.file_id != row.file_id:
+                await store.set_file_id(tx, row.file, outcome.file_id)
+        elif outcome.state == "retry":
+            await store.mark_retry(
+                tx, row.id, outcome.not_before, outcome.error, counts=outcome.counts
+            )
+        elif outcome.state == "released":
+            await store.mark_retry(tx, row.id, 0.0, outcome.error, counts=False)
+        elif outcome.state == "failed":
+            await store.mark_failed(tx, row.id, outcome.error)
+        elif outcome.state == "lost":
+            await store.mark_lost(tx, row.id, outcome.error)
+        elif outcome.state == "unreachable":
+            await store.mark_unreachable(
+                tx, row.id, row.notice, row.telegram_id, row.part, outcome.error
+            )
+        else:  # pragma: no cover - a programming error
+            raise ValueError(outcome.state)
+        if outcome.forget_file_id and row.file is not None:
+            await store.set_file_id(tx, row.file, None)
+
+
+async def settle_and_claim(
+    db: Database, outcomes: Sequence[Outcome], row_ids: Sequence[int]
+) -> list[Claimed]:
+    """One transaction, one commit: record ``outcomes``, then set the pending rows among
+    ``row_ids`` to ``sending``. Once committed, a claimed row is never sent again."""
+    async with db.transaction() as tx:
+        await record(tx, outcomes)
+        claimed = await store.claim(tx, row_ids)
+    return [_claimed(row) for row in claimed]
 
 
 async def claim(db: Database, row_id: int) -> Claimed | None:
-    """Set a pending row to ``sending`` and commit, before its request leaves."""
-    async with db.transaction() as tx:
-        changed = await tx.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
-            " WHERE id = ? AND state = 'pending'",
-            (row_id,),
-        )
-        if not changed:
-            return None
-        row = await tx.one(
-            "SELECT notice, telegram_id, part, payload, photo, attempts FROM outbox WHERE id = ?",
-            (row_id,),
-        )
-    assert row is not None
-    payload = json.loads(row[3])
-    buttons = payload.get("buttons")
-    return Claimed(
-        id=row_id,
-        notice=int(row[0]),
-        telegram_id=int(row[1]),
-        part=int(row[2]),
-        text=str(payload["text"]),
-        buttons=[[(str(b[0]), str(b[1])) for b in line] for line in buttons] if buttons else None,
-        photo=bytes(row[4]) if row[4] is not None else None,
-        attempts=int(row[5]),
-    )
-
-
-async def mark_delivered(db: Database, row_id: int, message_id: int) -> None:
-    await _settle(db, row_id, "state = 'delivered', message_id = ?, error = NULL", (message_id,))
-
-
-async def mark_retry(
-    db: Database, row_id: int, not_before: float, error: str, *, counts: bool = True
-) -> None:
-    """Back to pending, not before ``not_before`` (epoch seconds). A flood-control wait
-    (``counts=False``) does not use up one of the row's attempts."""
-    await _settle(
-        db,
-        row_id,
-        "state = 'pending', not_before = ?, error = ?, attempts = attempts - ?",
-        (not_before, error[:500], 0 if counts else 1),
-    )
-
-
-async def mark_failed(db: Database, row_id: int, error: str) -> None:
-    await _settle(db, row_id, "state = 'failed', error = ?", (error[:500],))
-
-
-async def mark_lost(db: Database, row_id: int, error: str) -> None:
-    await _settle(db, row_id, "state = 'lost', error = ?", (error[:500],))
-
-
-async def mark_unreachable(db: Database, row: Claimed, error: str) -> None:
-    """The recipient blocked the bot or never started it: this row and the notice's later
-    parts for that chat, which would meet the same answer."""
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE outbox SET state = 'unreachable', error = ? WHERE id = ? AND state = 'sending'",
-            (error[:500], row.id),
-        )
-        await tx.execute(
-            "UPDATE outbox SET state = 'unreachable', error = ? WHERE notice = ?"
-            " AND telegram_id = ? AND part > ? AND state = 'pending'",
-            (error[:500], row.notice, row.telegram_id, row.part),
-        )
-
-
-async def _settle(db: Database, row_id: int, assignments: str, params: Sequence[object]) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            f"UPDATE outbox SET {assignments} WHERE id = ? AND state = 'sending'",
-            (*params, row_id),
-        )
+    """Claim one row (see ``settle_and_claim``)."""
+    found = await settle_and_claim(db, (), (row_id,))
+    return found[0] if found else None
 
 
 async def recover(db: Database) -> int:
     """At start: rows left ``sending`` by a crash may or may not have reached Telegram.
-    They become ``lost`` and are reported, never sent again (at most once)."""
-    async with db.transaction() as tx:
-        return await tx.execute(
-            "UPDATE outbox SET state = 'lost', error = 'in flight when the bot stopped'"
-            " WHERE state = 'sending'"
-        )
+    They become ``lost`` and are reported, never sent again."""
+    return await store.recover(db)
 
 
 def _recipient_state(pending: int, unreachable: int, failed: int, lost: int) -> str:
@@ -342,13 +352,8 @@ def _recipient_state(pending: int, unreachable: int, failed: int, lost: int) -> 
 
 async def counts(db: Database, notice: int) -> dict[str, int]:
     """Recipients (distinct Telegram ids) of a notice by state; ``pending`` includes the
-    one being sent."""
-    rows = await db.all(
-        "SELECT telegram_id, max(state IN ('pending', 'sending')), max(state = 'unreachable'),"
-        " max(state = 'failed'), max(state = 'lost') FROM outbox WHERE notice = ?"
-        " GROUP BY telegram_id",
-        (notice,),
-    )
+    ones being sent."""
+    rows = await store.recipient_states(db, notice)
     found = dict.fromkeys(COUNTED, 0)
     for row in rows:
         found[_recipient_state(*(int(v) for v in tuple(row)[1:]))] += 1
@@ -357,16 +362,8 @@ async def counts(db: Database, notice: int) -> dict[str, int]:
 
 async def troubled(db: Database, notice: int) -> list[Troubled]:
     """The notice's recipients that are unreachable, failed or lost, with their member."""
-    rows = await db.all(
-        "SELECT o.telegram_id, min(o.member), max(o.state IN ('pending', 'sending')),"
-        " max(o.state = 'unreachable'), max(o.state = 'failed'), max(o.state = 'lost'),"
-        " min(u.first_name), min(u.username)"
-        " FROM outbox o LEFT JOIN users u ON u.telegram_id = o.telegram_id"
-        " WHERE o.notice = ? GROUP BY o.telegram_id ORDER BY min(o.member), o.telegram_id",
-        (notice,),
-    )
     found = []
-    for row in rows:
+    for row in await store.recipient_details(db, notice):
         state = _recipient_state(*(int(v) for v in tuple(row)[2:6]))
         if state in ("unreachable", "failed", "lost"):
             person = row[6] or (f"@{row[7]}" if row[7] else None)
@@ -386,19 +383,13 @@ def _notice(row: Sequence[object]) -> Notice:
     )
 
 
-_NOTICE_FIELDS = "id, kind, audience, created_by, progress_chat, progress_message"
-
-
 async def get_notice(db: Database, notice: int) -> Notice | None:
-    row = await db.one(f"SELECT {_NOTICE_FIELDS} FROM notices WHERE id = ?", (notice,))
+    row = await store.notice(db, notice)
     return _notice(row) if row else None
 
 
 async def unfinished(db: Database) -> list[Notice]:
-    rows = await db.all(
-        f"SELECT {_NOTICE_FIELDS} FROM notices WHERE finished_at IS NULL ORDER BY id"
-    )
-    return [_notice(r) for r in rows]
+    return [_notice(r) for r in await store.unfinished_notices(db)]
 
 
 async def finish(
@@ -408,16 +399,12 @@ async def finish(
     transaction, so that it is sent exactly once. False if already finished."""
     async with db.transaction() as tx:
         now = clock.iso(clock.now())
-        changed = await tx.execute(
-            "UPDATE notices SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-            (now, notice),
-        )
-        if not changed:
+        if not await store.finish_notice(tx, notice, now):
             return False
         await audit.append(tx, "notice_finished", {"notice": notice, **tally}, actor="bot")
         if report is not None:
             await queue_in(tx, "report", [report], ref=f"notice:{notice}", actor="bot")
-            await tx.execute("UPDATE notices SET reported_at = ? WHERE id = ?", (now, notice))
+            await store.mark_reported(tx, notice, now)
     if report is not None:
         wake()
     return True

@@ -71,7 +71,8 @@ async def election(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
-    if len(args) != 1 or not args[0].isdigit():
+    # ASCII digits that fit SQLite's integer: '²' or 10**30 would raise, not be refused
+    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit() and len(args[0]) < 19):
         await reply(update, t("Usage: /election ID"))
         return
     election_id = callbacks.parse_id(args[0])

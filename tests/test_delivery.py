@@ -388,6 +388,201 @@ async def test_stop_lets_the_message_in_flight_finish(demo_db):
     assert "sending" not in states and states.count("delivered") == len(bot.sent) >= 1
 
 
+class RoundTripBot(StubBot):
+    """Answers after a round trip, and records how many requests were in flight at once,
+    overall and per chat."""
+
+    def __init__(self, rtt=0.05, behaviour=None):
+        super().__init__(behaviour)
+        self.rtt = rtt
+        self.flying: dict[int, int] = {}
+        self.most = 0
+        self.most_per_chat = 0
+        self.uploads: list[tuple[int, int]] = []  # (chat, bytes) of each file uploaded
+        self.by_id: list[tuple[int, str]] = []  # (chat, file id) of each file re-sent
+        self.media: dict[int, str] = {}  # message id -> file id
+
+    async def send_message(self, chat_id, text, **kwargs):
+        self.flying[chat_id] = self.flying.get(chat_id, 0) + 1
+        self.most = max(self.most, sum(self.flying.values()))
+        self.most_per_chat = max(self.most_per_chat, self.flying[chat_id])
+        try:
+            await asyncio.sleep(self.rtt)
+            return await super().send_message(chat_id, text, **kwargs)
+        finally:
+            self.flying[chat_id] -= 1
+
+    async def _media(self, chat_id, content, caption, kind):
+        if not isinstance(content, bytes):
+            self.by_id.append((chat_id, content))  # refused or not
+        sent = await self.send_message(chat_id, caption)
+        if isinstance(content, bytes):
+            self.uploads.append((chat_id, len(content)))
+            file_id = f"{kind}-{len(self.uploads)}"
+        else:
+            file_id = content
+        if kind == "photo":
+            sizes = [SimpleNamespace(file_id=f"{file_id}-small"), SimpleNamespace(file_id=file_id)]
+            return SimpleNamespace(message_id=sent.message_id, photo=sizes, document=None)
+        document = SimpleNamespace(file_id=file_id)
+        return SimpleNamespace(message_id=sent.message_id, photo=(), document=document)
+
+    async def send_photo(self, chat_id, photo, caption, **kwargs):
+        return await self._media(chat_id, photo, caption, "photo")
+
+    async def send_document(self, chat_id, document, caption=None, **kwargs):
+        return await self._media(chat_id, document, caption, "document")
+
+
+async def test_several_requests_in_flight_one_per_chat_parts_in_order(demo_db):
+    bot = RoundTripBot(rtt=0.05)
+    sender = fast_sender(demo_db, bot, in_flight=6, chat_burst=50, chat_rate=1000)
+    await sender.start()
+    try:
+        notice = await queue_simple(demo_db, range(100, 140), parts=3)
+        assert (await until_finished(demo_db, notice))["delivered"] == 40
+    finally:
+        await sender.stop()
+    assert 1 < bot.most <= 6  # several at once, never more than allowed
+    assert bot.most_per_chat == 1
+    for chat in range(100, 140):
+        texts = [text[:6] for to, text, _ in bot.sent if to == chat]
+        assert texts == ["part 0", "part 1", "part 2"]
+    rows = await demo_db.all("SELECT attempts FROM outbox WHERE notice = ?", (notice,))
+    assert {r[0] for r in rows} == {1}
+
+
+async def test_a_chat_with_several_messages_queued_keeps_its_limit(demo_db):
+    bot = RoundTripBot(rtt=0.01)
+    sender = fast_sender(demo_db, bot, in_flight=8, chat_burst=1, chat_rate=10)
+    await sender.start()
+    try:
+        notices_ = [await queue_simple(demo_db, [1, 2]) for _ in range(5)]
+        for notice in notices_:
+            await until_finished(demo_db, notice)
+    finally:
+        await sender.stop()
+    for chat in (1, 2):
+        times = [at for to, _, at in bot.sent if to == chat]
+        assert len(times) == 5
+        # one message per tenth of a second, after a burst of one (the stub's clock is the
+        # time each answer came back: each left at least 0.1 s after the one before)
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        assert min(gaps) >= 0.09, gaps
+
+
+async def test_at_most_in_flight_rows_are_sending_and_a_crash_loses_only_them(demo_db):
+    notice = await queue_simple(demo_db, range(100, 130))
+    found, _, _ = await outbox.due(demo_db, time.time())
+    claimed = await outbox.settle_and_claim(demo_db, (), [c.id for c in found[:4]])
+    assert len(claimed) == 4  # one batch, one commit: then the process dies
+    bot = StubBot()
+    sender = fast_sender(demo_db, bot, in_flight=4)
+    await sender.start()
+    try:
+        assert sender.recovered == 4
+        counts = await until_finished(demo_db, notice)
+    finally:
+        await sender.stop()
+    assert counts["lost"] == 4 and counts["delivered"] == 26
+    lost = {r.telegram_id for r in claimed}
+    assert sorted(chat for chat, _, _ in bot.sent) == sorted(set(range(100, 130)) - lost)
+    report = {t.telegram_id: t.state for t in await outbox.troubled(demo_db, notice)}
+    assert report == dict.fromkeys(lost, "lost")
+
+
+async def test_the_sending_rows_never_exceed_in_flight(demo_db):
+    bot = RoundTripBot(rtt=0.03)
+    sender = fast_sender(demo_db, bot, in_flight=5, commit_every=0.02)
+    most = 0
+    await sender.start()
+    try:
+        notice = await queue_simple(demo_db, range(100, 160))
+        while (await status(demo_db, notice))["pending"]:
+            row = await demo_db.one("SELECT count(*) FROM outbox WHERE state = 'sending'")
+            most = max(most, row[0])
+            await asyncio.sleep(0.005)
+    finally:
+        await sender.stop()
+    assert 1 < most <= 5
+
+
+async def test_stop_puts_back_what_was_claimed_but_not_sent(demo_db):
+    bot = RoundTripBot(rtt=0.2)
+    # one message a second overall: most claimed rows wait for their turn when stop comes
+    sender = fast_sender(demo_db, bot, in_flight=5, per_second=1)
+    await sender.start()
+    notice = await queue_simple(demo_db, range(100, 110))
+    deadline = time.monotonic() + 5
+    while not bot.flying.get(100):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    await sender.stop()
+    rows = await demo_db.all(
+        "SELECT telegram_id, state, attempts FROM outbox WHERE notice = ? ORDER BY id", (notice,)
+    )
+    assert "sending" not in {r[1] for r in rows} and "lost" not in {r[1] for r in rows}
+    delivered = {r[0] for r in rows if r[1] == "delivered"}
+    assert delivered == {chat for chat, _, _ in bot.sent} and 100 in delivered
+    assert all(r[2] == 0 for r in rows if r[1] == "pending")  # no attempt used up
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"chart" * 5000
+
+
+async def test_a_photo_is_stored_once_uploaded_once_then_sent_by_its_id(demo_db):
+    photos = {"en": PNG, "fr": PNG + b"fr"}
+    messages = [
+        Outgoing(
+            i, "fr" if i % 3 == 0 else "en", "Result", photo=photos["fr" if i % 3 == 0 else "en"]
+        )
+        for i in range(100, 160)
+    ]
+    notice = await outbox.queue(demo_db, "results", messages, actor="t")
+    files = await demo_db.all("SELECT id, size, telegram_file_id FROM files ORDER BY id")
+    assert [(r[1], r[2]) for r in files] == [(len(PNG), None), (len(PNG) + 2, None)]
+    columns = [r[1] for r in await demo_db.all("PRAGMA table_info(outbox)")]
+    assert "photo" not in columns  # nothing but a reference in each recipient's row
+    bot = RoundTripBot(rtt=0.03)
+    sender = fast_sender(demo_db, bot, in_flight=8)
+    await sender.start()
+    try:
+        assert (await until_finished(demo_db, notice))["delivered"] == 60
+        again = await outbox.queue(demo_db, "results", messages[:5], actor="t")
+        await until_finished(demo_db, again)
+    finally:
+        await sender.stop()
+    assert sorted(size for _, size in bot.uploads) == [len(PNG), len(PNG) + 2]
+    assert len(bot.by_id) == 60 + 5 - 2
+    assert {file_id for _, file_id in bot.by_id} == {"photo-1", "photo-2"}
+    stored = await demo_db.all("SELECT telegram_file_id FROM files ORDER BY id")
+    assert {r[0] for r in stored} == {"photo-1", "photo-2"}
+    assert len(await demo_db.all("SELECT id FROM files")) == 2  # the second notice reused them
+
+
+async def test_a_document_keeps_its_name_and_a_stale_file_id_is_uploaded_again(demo_db):
+    pdf = outbox.Attachment("document", b"%PDF-1.7 agenda", "agenda.pdf", "application/pdf")
+    bot = RoundTripBot(rtt=0.01, behaviour={101: [BadRequest("Wrong file identifier"), "ok"]})
+    sender = fast_sender(demo_db, bot, in_flight=4)
+    await sender.start()
+    try:
+        first = await outbox.queue(
+            demo_db, "notice", [Outgoing(100, "en", "Agenda", attachment=pdf)], actor="t"
+        )
+        await until_finished(demo_db, first)
+        second = await outbox.queue(
+            demo_db, "notice", [Outgoing(101, "en", "Agenda", attachment=pdf)], actor="t"
+        )
+        assert (await until_finished(demo_db, second))["delivered"] == 1
+    finally:
+        await sender.stop()
+    # uploaded for 100; re-sent by id to 101 and refused; uploaded again for 101
+    assert [chat for chat, _ in bot.uploads] == [100, 101]
+    assert bot.by_id == [(101, "document-1")]
+    row = await demo_db.one("SELECT file_name, mime_type, telegram_file_id FROM files")
+    assert tuple(row) == ("agenda.pdf", "application/pdf", "document-2")
+
+
 def test_pace_keeps_under_the_limits():
     now = [0.0]
     pace = Pace(per_second=10, chat_burst=2, chat_rate=1.0, clock=lambda: now[0])
@@ -408,7 +603,7 @@ def test_pace_keeps_under_the_limits():
     assert pace.wait() == pytest.approx(2.0)
 
 
-def test_pace_counts_answers_to_users_and_slow_requests():
+def test_pace_counts_answers_to_users():
     now = [0.0]
     pace = Pace(per_second=5, clock=lambda: now[0], answer_delay=0.25)
     for _ in range(5):
@@ -416,12 +611,10 @@ def test_pace_counts_answers_to_users_and_slow_requests():
     assert pace.wait() == pytest.approx(1.25)
     assert pace.chat_wait(7) > 0
     now[0] = 2.0
-    taken = [pace.take(None) for _ in range(5)]
+    for _ in range(5):
+        pace.take(None)
     now[0] = 2.4
-    for at in taken:
-        pace.settle(at)  # slow answers: they count from when they came back
-    now[0] = 3.0
-    assert pace.wait() == pytest.approx(0.4)
+    assert pace.wait() == pytest.approx(0.6)  # a message counts from when it left
 
 
 # --- the command line ------------------------------------------------------------------------

@@ -29,6 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--flood-chat-rate", type=float, default=1.0)
     parser.add_argument("--callback-timeout", type=float, default=15.0)
     parser.add_argument(
+        "--rtt", type=float, default=0.0, metavar="MS", help="round trip added to every request"
+    )
+    parser.add_argument(
         "--lenient-html",
         action="store_true",
         help="keep a bare '&' as text, as tdlib does, instead of rejecting it",
@@ -48,6 +51,7 @@ async def serve(args: argparse.Namespace) -> None:
         strict_html=not args.lenient_html,
         host=args.host,
         port=args.port,
+        rtt=args.rtt / 1000,
     )
     await server.start()
     stop = asyncio.Event()

@@ -1784,6 +1784,7 @@ class BotAPIServer:
         port: int = 0,
         first_update_id: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        rtt: float = 0.0,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ValueError("the fake Bot API server only listens on loopback addresses")
@@ -1798,6 +1799,9 @@ class BotAPIServer:
         self.host = host
         self.port = port
         self.clock = clock
+        # Seconds added to every Bot API request as a network would: half on the way in
+        # (flood control counts the request when it arrives), half on the way back.
+        self.rtt = rtt
         self.url = ""
 
         self._users: dict[int, FakeUser] = {}
@@ -1880,7 +1884,9 @@ class BotAPIServer:
     # Lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> BotAPIServer:
-        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
+        app = web.Application(
+            client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024, middlewares=[self._round_trip]
+        )
         app.router.add_route("*", "/_control/{action}", self._handle_control)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_route("*", "/{tail:.*}", self._handle_api)
@@ -1894,6 +1900,15 @@ class BotAPIServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{self.port}"
         return self
+
+    @web.middleware
+    async def _round_trip(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.rtt <= 0 or request.path.startswith("/_control/"):
+            return await handler(request)
+        await asyncio.sleep(self.rtt / 2)
+        response = await handler(request)
+        await asyncio.sleep(self.rtt / 2)
+        return response
 
     async def stop(self) -> None:
         self._closing = True

@@ -358,6 +358,32 @@ ALTER TABLE session_requests ADD COLUMN requested_by TEXT
     CHECK (requested_by IN ('secretary_general', 'council_chair'));
 """
 
+V10_OUTBOX_FILES = """
+-- Photos and documents the outbox sends: one row per distinct file (not a copy in every
+-- recipient's row), uploaded once; what Telegram calls it afterwards is re-sent instead.
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('photo', 'document')),
+    sha256 TEXT NOT NULL,
+    file_name TEXT,
+    mime_type TEXT,
+    data BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    telegram_file_id TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX files_content ON files(kind, sha256, ifnull(file_name, ''));
+ALTER TABLE outbox ADD COLUMN file INTEGER REFERENCES files(id);
+INSERT INTO files (kind, sha256, data, size, created_at)
+    SELECT 'photo', 'outbox-' || min(id), photo, length(photo), strftime('%Y-%m-%dT%H:%M:%SZ')
+    FROM outbox WHERE photo IS NOT NULL GROUP BY photo;
+UPDATE outbox SET file = (SELECT f.id FROM files f WHERE f.kind = 'photo' AND f.data = outbox.photo)
+    WHERE photo IS NOT NULL;
+ALTER TABLE outbox DROP COLUMN photo;
+-- The delivery loop looks for each chat's oldest unfinished row.
+CREATE INDEX outbox_unfinished ON outbox(id) WHERE state IN ('pending', 'sending');
+"""
+
 MIGRATIONS: list[str] = [
     V1_REGISTRY,
     V2_OUTBOX,
@@ -368,4 +394,5 @@ MIGRATIONS: list[str] = [
     V7_INVITATION_REMINDERS,
     V8_VOTE_INTEGRITY,
     V9_REQUESTED_BY,
+    V10_OUTBOX_FILES,
 ]

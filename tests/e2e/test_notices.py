@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import sys
+import struct
 import time
+import zlib
 
 import pytest
 
-from bot import notices
+from bot import notices, outbox
 from bot.app import services
 from bot.botapi.server import BotAPIServer, FakeUser, SentMessage, visible
 from bot.delivery import status
 from bot.demo import MEMBERS_CSV
+from bot.outbox import Outgoing
 from bot.store import Database
 from tests.e2e.conftest import SECRETARIAT_ID, TOKEN, YEAR, load_demo, make_settings, start_bot
 
@@ -229,13 +230,11 @@ async def test_hundreds_of_delegates_under_flood_control(bot, server, secretaria
         latencies.append(time.monotonic() - asked)
         await asyncio.sleep(max(0.0, 1.05 - (time.monotonic() - asked)))  # Telegram: 1/s a chat
     counts = await finished(bot.db, notice)
-    elapsed = time.monotonic() - started
     unreachable = len(blocked | never_started)
     assert counts["delivered"] == 250 - unreachable and counts["unreachable"] == unreachable
     assert all(received(u, "Flood test") == (u.id not in blocked | never_started) for u in users)
     assert max(latencies) < 1.0, latencies  # commands are answered during the broadcast
     assert server.stats()["rejected_429"] <= 2  # paced under the limits, not bounced off them
-    assert elapsed < 250 / 30 * 1.4
 
 
 async def test_a_storm_of_429(bot, server):
@@ -248,8 +247,83 @@ async def test_a_storm_of_429(bot, server):
     counts = await finished(bot.db, notice)
     assert counts["delivered"] == 30 and counts["failed"] == 0
     assert all(received(u, "Storm") == 1 for u in users)
-    assert time.monotonic() - started >= 3.0  # each retry_after was honoured
+    assert time.monotonic() - started >= 1.0  # the retry_after was honoured
     assert server.stats()["rejected_429"] == 3
+
+
+async def test_a_storm_of_429_with_requests_in_flight(bot, server):
+    server.rtt = 0.15  # several requests are on their way when flood control answers
+    users = await add_delegates(bot.db, server, range(4100, 4160))
+    server.force_429(12, retry_after=1)
+    notice, _ = await notices.create(
+        bot.db, "all", {"all": "Squall"}, current_year=YEAR, good_standing_years=3, actor="t"
+    )
+    counts = await finished(bot.db, notice)
+    assert counts == {**counts, "delivered": 60, "failed": 0, "lost": 0, "pending": 0}
+    assert all(received(u, "Squall") == 1 for u in users)  # each exactly once
+    assert server.stats()["rejected_429"] == 12
+    rows = await bot.db.all("SELECT attempts FROM outbox WHERE notice = ?", (notice,))
+    assert {r[0] for r in rows} == {1}  # waiting out a 429 does not use up an attempt
+
+
+async def test_one_chat_with_several_messages_queued_stays_under_its_limit(bot, server):
+    server.set_flood(True)
+    server.rtt = 0.05
+    users = await add_delegates(bot.db, server, range(4200, 4205))
+    server.reset_stats()
+    queued = []
+    for number in range(6):  # six notices in a row, each in two parts for everyone
+        text = f"Notice {number}\n\n" + "a" * 3000 + "\n\n" + "b" * 3000
+        notice, _ = await notices.create(
+            bot.db, "all", {"all": text}, current_year=YEAR, good_standing_years=3, actor="t"
+        )
+        queued.append(notice)
+    for notice in queued:
+        assert (await finished(bot.db, notice))["delivered"] == 5
+    assert server.stats()["rejected_429"] == 0  # 12 messages a chat, paced under ~1 a second
+    for user in users:
+        mine = [m.text for m in user.inbox if HEADER in m.text or m.text.startswith("b")]
+        assert len(mine) == 12  # in queue order, each second part right after its first
+        pairs = zip(mine[::2], mine[1::2], strict=True)
+        assert [(first.split("\n")[2], second[:3]) for first, second in pairs] == [
+            (f"Notice {n}", "bbb") for n in range(6)
+        ]
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG image (a grey rectangle)."""
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes([128, 128, 128]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = png(640, 480)
+
+
+async def test_a_photo_to_many_is_uploaded_once_then_sent_by_file_id(bot, server):
+    server.rtt = 0.05
+    users = await add_delegates(bot.db, server, range(4300, 4340))
+    messages = [Outgoing(u.id, "en", "<b>Result</b>", photo=PNG) for u in users]
+    notice = await outbox.queue(bot.db, "results", messages, ref="t", actor="t")
+    assert (await finished(bot.db, notice))["delivered"] == 40
+    for user in users:
+        (message,) = [m for m in user.inbox if m.photo_bytes is not None]
+        assert message.photo_bytes == PNG and message.caption == "Result"
+    sent = [call.params["photo"] for call in server.calls_to("sendPhoto") if call.status == 200]
+    uploads = [p for p in sent if p.startswith("<file")]
+    assert len(sent) == 40 and len(uploads) == 1
+    row = await bot.db.one("SELECT count(*), sum(size) FROM files")
+    assert tuple(row) == (1, len(PNG))  # stored once, not in every recipient's row
 
 
 async def test_the_sender_runs_with_the_application(bot):
@@ -261,8 +335,12 @@ async def test_the_sender_runs_with_the_application(bot):
 
 # --- kill -9 in the middle of a broadcast ---------------------------------------------------
 
+IN_FLIGHT = 8
 
-async def test_kill_9_mid_broadcast_loses_at_most_one_and_says_so(server, tmp_path):
+
+async def test_kill_9_mid_broadcast_with_requests_in_flight(server, tmp_path):
+    secretariat = server.user(SECRETARIAT_ID, "Sara", language_code="en", started=True)
+    server.rtt = 0.25  # a distant Telegram: several requests are always on their way
     settings = make_settings(tmp_path, server)
     await load_demo(settings.database_path)
     db = await Database(settings.database_path).open()
@@ -273,58 +351,55 @@ async def test_kill_9_mid_broadcast_loses_at_most_one_and_says_so(server, tmp_pa
         "TELEGRAM_API_URL": server.base_url,
         "DATABASE_PATH": settings.database_path,
         "SECRETARIAT_IDS": str(SECRETARIAT_ID),
+        "OUTBOX_IN_FLIGHT": str(IN_FLIGHT),
         "LOG_LEVEL": "WARNING",
     }
     log = tmp_path / "bot.log"
     first = await start_bot(env, log)
     try:
-        cli = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "notice",
-            "--audience",
+        notice, _ = await notices.create(
+            db,
             "all",
-            "--text",
-            "Kill test",
-            "--json",
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
+            {"all": "Kill test"},
+            current_year=YEAR,
+            good_standing_years=3,
+            created_by=SECRETARIAT_ID,
         )
-        out, _ = await cli.communicate()
-        assert cli.returncode == 0
-        notice = json.loads(out)["id"]
-        deadline = time.monotonic() + 30
-        while sum(received(u, "Kill test") for u in users) < 120:
+        deadline = time.monotonic() + 60
+        while sum(received(u, "Kill test") for u in users) < 100:
             assert time.monotonic() < deadline, log.read_text()
             await asyncio.sleep(0.01)
         first.send_signal(signal.SIGKILL)
         await first.wait()
-        at_kill = sum(received(u, "Kill test") for u in users)
-        assert at_kill < 300
+        at_kill = await db.one("SELECT count(*) FROM outbox WHERE state = 'sending'")
+        assert 1 < at_kill[0] <= IN_FLIGHT  # several in flight, never more than allowed
+        assert sum(received(u, "Kill test") for u in users) < 300
 
         second = await start_bot(env, log)
         try:
-            counts = await finished(db, notice, timeout=40)
+            counts = await finished(db, notice, timeout=60)
+            report = await secretariat.expect("Delivery report for notice", timeout=30)
         finally:
             second.send_signal(signal.SIGTERM)
             await asyncio.wait_for(second.wait(), 15)
+        rows = await db.all(
+            "SELECT telegram_id, state FROM outbox WHERE notice = ? ORDER BY id", (notice,)
+        )
     finally:
         if first.returncode is None:
             first.kill()
         await db.close()
     per_user = {u.id: received(u, "Kill test") for u in users}
     assert max(per_user.values()) == 1  # nobody got it twice
-    missing = [uid for uid, n in per_user.items() if n == 0]
-    assert counts["lost"] <= 1 and len(missing) <= counts["lost"]
+    lost = {telegram_id for telegram_id, state in rows if state == "lost"}
+    assert len(lost) == counts["lost"] <= at_kill[0] <= IN_FLIGHT
+    missing = {uid for uid, n in per_user.items() if n == 0}
+    assert missing <= lost  # whoever did not get it is reported as lost
     assert counts["delivered"] + counts["lost"] == 300 and counts["pending"] == 0
-    if missing:  # the one in flight at the kill, reported as lost
-        db = await Database(settings.database_path).open()
-        try:
-            row = await db.one(
-                "SELECT state FROM outbox WHERE notice = ? AND telegram_id = ?",
-                (notice, missing[0]),
-            )
-        finally:
-            await db.close()
-        assert row[0] == "lost"
+    assert {telegram_id for telegram_id, state in rows if state == "delivered"} == (
+        set(per_user) - lost
+    )
+    text = seen(report)
+    if lost:
+        assert f"may or may not have arrived): {len(lost)}" in text
+        assert all(f"Delegate{uid}" in text for uid in lost)  # each one named
