@@ -692,11 +692,12 @@ async def delegates_unbind(settings: Settings, args: argparse.Namespace) -> int:
     from bot.usecases.delegates import UnbindRefused, unbind
 
     raw = args.telegram_id.strip()
-    if not raw.isdigit() or int(raw) <= 0:
+    telegram_id = callbacks.parse_id(raw)
+    if telegram_id is None:
         raise CliError("TELEGRAM_ID must be a Telegram user id (a positive number)")
 
     async def work(db: Database) -> int:
-        outcome = await unbind(db, int(raw), actor="cli")
+        outcome = await unbind(db, telegram_id, actor="cli")
         if isinstance(outcome, UnbindRefused):
             if outcome.reason == "secretariat_account":
                 raise CliError(f"{raw} is a secretariat account: it speaks for no member")

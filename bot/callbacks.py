@@ -37,7 +37,8 @@ def parse_id(text: str | None) -> int | None:
     """An id typed in a command or carried by a button: a positive whole number that can
     exist in the database, else None (the caller answers that there is no such thing)."""
     text = (text or "").strip()
-    if not text.isdigit() or len(text) > 19:
+    # Decimal digits only ('²' is a digit int() refuses); Arabic-Indic ones are welcome.
+    if not text.isdecimal() or len(text) > 19:
         return None
     value = int(text)
     return value if 0 < value <= LARGEST_ID else None

@@ -174,7 +174,7 @@ class DuesRow:
 
 
 def parse_year(raw: str) -> int:
-    if not raw.strip().isdigit() or not 1970 <= int(raw) <= 2200:
+    if not raw.strip().isdecimal() or not 1970 <= int(raw) <= 2200:
         raise ValueError(f"not a year: {raw!r}")
     return int(raw)
 

@@ -71,11 +71,10 @@ async def election(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
-    # ASCII digits that fit SQLite's integer: '²' or 10**30 would raise, not be refused
-    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit() and len(args[0]) < 19):
+    if len(args) != 1 or not args[0].isdecimal():
         await reply(update, t("Usage: /election ID"))
         return
-    election_id = callbacks.parse_id(args[0])
+    election_id = callbacks.parse_id(args[0])  # None for a number no election can have
     if election_id is None:
         await reply(update, t("There is no election {id} in this meeting.", id=args[0][:20]))
         return

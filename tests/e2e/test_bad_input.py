@@ -112,6 +112,8 @@ async def test_huge_numbers_are_no_such_thing(bot, server, secretariat):
     await amman.expect("There is no closed vote")
     await amman.send(f"/approve_session {HUGE}")
     await amman.expect("There is no request")
+    await amman.send("/results ²")  # a digit that is no number
+    await amman.expect("There is no closed vote")
     await chair.send(f"/election {HUGE}")
     await chair.expect("There is no election")
     for data in (
@@ -139,6 +141,8 @@ async def test_huge_numbers_on_the_command_line(tmp_path):
         ("export", "results", "--meeting", HUGE),
         ("forget", HUGE),
         ("notice", "status", HUGE),
+        ("delegates", "unbind", HUGE),
+        ("forget", "²"),
     ):
         code, _, err = await oicc_in(tmp_path, *args)
         one_line_refusal(code, err)
