@@ -225,13 +225,11 @@ async def _turnout_job(context: Context) -> None:
 
 async def update_turnout(context: Context, question_id: int) -> None:
     """Edit the chair's turnout message to what it should show now, only if that differs
-    from the text it shows (kept in the database, so also right after a restart).
-
-    One update of a question's turnout at a time: the close and the scheduled update may
-    come together, and the second must see what the first sent."""
+    from the text it shows (kept in the database, so also right after a restart). One
+    update at a time, so that two never send the same edit."""
     svc = services(context)
-    locks: dict[int, asyncio.Lock] = svc.extras.setdefault("turnout_locks", {})
-    async with locks.setdefault(question_id, asyncio.Lock()):
+    lock = svc.extras.setdefault("turnout_lock", asyncio.Lock())
+    async with lock:
         question = await store.get_question(svc.db, question_id)
         if question is None or question.turnout_chat is None or question.turnout_message is None:
             return
