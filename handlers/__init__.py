@@ -9,7 +9,9 @@ from telegram.ext import Application
 from handlers import (
     account,
     agenda,
+    attendance,
     common,
+    deadlines,
     delegates,
     dues,
     elections,
@@ -21,6 +23,7 @@ from handlers import (
     notices,
     requests,
     votes,
+    withdrawal,
 )
 
 
@@ -29,7 +32,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     common.register(application)
     for module in (account, dues, invitations, meetings, votes, elections, notices, requests):
         module.register(application)
-    for module in (agenda, delegates):
+    for module in (agenda, attendance, deadlines, delegates, withdrawal):
         module.register(application)
     fallback.register(application)
     errors.register(application)
@@ -38,3 +41,4 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 async def on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await menu.publish(application)
     await meetings.resume(application)
+    await deadlines.resume(application)

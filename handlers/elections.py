@@ -71,8 +71,16 @@ async def election(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
-    if len(args) != 1 or not args[0].isdecimal():
-        await reply(update, t("Usage: /election ID"))
+    from handlers import deadlines
+
+    plan = None
+    if len(args) == 2:
+        plan = deadlines.plan(svc, args[1])
+        if plan is None:
+            await reply(update, deadlines.bad_minutes())
+            return
+    if not 1 <= len(args) <= 2 or not args[0].isdecimal():
+        await reply(update, t("Usage: /election ID [MINUTES]"))
         return
     election_id = callbacks.parse_id(args[0])  # None for a number no election can have
     if election_id is None:
@@ -88,11 +96,12 @@ async def election(
         year=year(svc),
         years=svc.settings.good_standing_years,
         ballot=ballot_renderer(svc),
+        deadline=plan,
     )
     if opened.status == "no_election":
         await reply(update, t("There is no election {id} in this meeting.", id=args[0]))
         return
-    await opened_reply(update, svc, opened, caller)
+    await opened_reply(update, context, opened, caller)
 
 
 @action("registered")
