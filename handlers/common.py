@@ -278,6 +278,10 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
+SLOWDOWN_GROUP = -50
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    # Group -1 runs before every handler, and its ApplicationHandlerStop ends the update.
-    application.add_handler(TypeHandler(Update, slow_down), group=-1)
+    # A group of its own, before every handler's (in one group only the first match runs);
+    # its ApplicationHandlerStop ends the update.
+    application.add_handler(TypeHandler(Update, slow_down), group=SLOWDOWN_GROUP)
