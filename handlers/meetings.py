@@ -346,9 +346,8 @@ async def adjourn(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
-    try:
-        await store.close_meeting(svc.db, meeting.id, actor_id=caller.telegram_id)
-    except store.QuestionStillOpen:
+    adjourned = await meeting_cases.adjourn(svc.db, meeting.id, actor_id=caller.telegram_id)
+    if adjourned.status == "vote_open":
         await reply(update, t("A vote is still open. Close it with /close before adjourning."))
         return
     await reply(update, t("{meeting} is closed.", meeting=meeting_label(meeting)))

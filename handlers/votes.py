@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
 import logging
@@ -224,24 +225,27 @@ async def _turnout_job(context: Context) -> None:
 
 async def update_turnout(context: Context, question_id: int) -> None:
     """Edit the chair's turnout message to what it should show now, only if that differs
-    from the text it shows (kept in the database, so also right after a restart)."""
+    from the text it shows (kept in the database, so also right after a restart). One
+    update at a time, so that two never send the same edit."""
     svc = services(context)
-    question = await store.get_question(svc.db, question_id)
-    if question is None or question.turnout_chat is None or question.turnout_message is None:
-        return
-    caller = await identify_id(svc, question.turnout_chat)
-    with i18n.use_locale(caller.language):
-        text = await turnout_text(svc, question, caller.language)
-    if text == question.turnout_text:
-        return
-    try:
-        await context.bot.edit_message_text(
-            text, question.turnout_chat, question.turnout_message, parse_mode="HTML"
-        )
-    except BadRequest as exc:
-        log.warning("turnout of question %s not updated: %s", question.id, exc)
-        return
-    await store.set_turnout_text(svc.db, question.id, text)
+    lock = svc.extras.setdefault("turnout_lock", asyncio.Lock())
+    async with lock:
+        question = await store.get_question(svc.db, question_id)
+        if question is None or question.turnout_chat is None or question.turnout_message is None:
+            return
+        caller = await identify_id(svc, question.turnout_chat)
+        with i18n.use_locale(caller.language):
+            text = await turnout_text(svc, question, caller.language)
+        if text == question.turnout_text:
+            return
+        try:
+            await context.bot.edit_message_text(
+                text, question.turnout_chat, question.turnout_message, parse_mode="HTML"
+            )
+        except BadRequest as exc:
+            log.warning("turnout of question %s not updated: %s", question.id, exc)
+            return
+        await store.set_turnout_text(svc.db, question.id, text)
 
 
 # --- voting ------------------------------------------------------------------------------

@@ -192,3 +192,18 @@ async def notify_body(
         )
     outbox.wake()
     return notice
+
+
+@dataclass(frozen=True)
+class Adjourned:
+    status: Literal["closed", "vote_open", "already_closed"]
+
+
+async def adjourn(db: Database, meeting_id: int, *, actor_id: int | None) -> Adjourned:
+    """Close the meeting, unless a vote is still open in it."""
+    async with db.transaction() as tx:
+        try:
+            closed = await store.close_meeting(tx.db, meeting_id, actor_id=actor_id)
+        except store.QuestionStillOpen:
+            return Adjourned("vote_open")
+    return Adjourned("closed" if closed else "already_closed")

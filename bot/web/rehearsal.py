@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import signal
@@ -332,6 +333,11 @@ def rehearsal_app(rehearsal: Rehearsal) -> web.Application:
     return app
 
 
+def _load_bot_modules() -> None:
+    for name in ("telegram.ext", "bot.app", "handlers"):
+        importlib.import_module(name)
+
+
 async def run_rehearsal(settings: Settings, host: str, port: int, source: Path | None) -> int:
     """Serve the page at once, start the bot and its phones, run until SIGINT or SIGTERM."""
     rehearsal = Rehearsal(settings, source=source)
@@ -346,6 +352,8 @@ async def run_rehearsal(settings: Settings, host: str, port: int, source: Path |
         bound = runner.addresses[0]
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         url = f"http://{shown}:{bound[1]}/"
+        # The page is served from now on; the bot's heavier modules load meanwhile.
+        await asyncio.to_thread(_load_bot_modules)
         await rehearsal.start()
         print(f"Rehearsal ready: open {url}", flush=True)
         print("Nothing is sent to Telegram. Stop with Ctrl+C.", file=sys.stderr, flush=True)

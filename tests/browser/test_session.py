@@ -123,6 +123,27 @@ class Page:
 
         self.wait(shown, message=f"{key}: no toast {text!r}")
 
+    def alert(self, key: str, text: str) -> None:
+        """An alert shows ``text`` over the phone until its OK button is pressed."""
+        alert = self.phone(key).find_element(By.CSS_SELECTOR, ".alert")
+        self.wait(lambda _: alert.is_displayed() and text in visible(alert.text), message=text)
+        alert.find_element(By.CSS_SELECTOR, "button").click()
+        self.wait(lambda _: not alert.is_displayed())
+
+    def menu(self, key: str) -> dict[str, str]:
+        """The command menu as the phone shows it: command to description."""
+        phone = self.phone(key)
+        phone.find_element(By.CSS_SELECTOR, ".menu-button").click()
+        self.wait(lambda _: phone.find_element(By.CSS_SELECTOR, ".menu").is_displayed())
+        shown = {
+            str(item.get_attribute("data-command")): visible(
+                item.find_element(By.CSS_SELECTOR, "span").text
+            )
+            for item in phone.find_elements(By.CSS_SELECTOR, ".menu button")
+        }
+        phone.find_element(By.CSS_SELECTOR, ".menu-button").click()
+        return shown
+
     def images(self, key: str) -> list[WebElement]:
         return [
             image
@@ -183,12 +204,15 @@ def test_a_whole_session_in_the_browser(rehearsal, browser, screenshots):
         "AMMAN": "Yes",
         "DAKAR": "Yes",
         "KANO": "No",
-        "ISLAMABAD": "Abstain",
+        "ISLAMABAD": "Abstain",  # never confirmed
         "KUALALUMPUR": "Yes",
     }
     for key, choice in choices.items():
         language = page.language(key)
         page.press(key, tr(language, choice))
+        page.ballot(key, tr(language, "Confirm"))
+        if key == "ISLAMABAD":
+            continue  # Islamabad's delegate hesitates, and confirms only after the close
         page.press(key, tr(language, "Confirm"))
         page.toast(key, tr(language, "Your vote is recorded."))
     # The Arabic ballot names the item in Arabic and reads right to left.
@@ -201,6 +225,9 @@ def test_a_whole_session_in_the_browser(rehearsal, browser, screenshots):
     seen = {key: len(page.bot_messages(key)) for key in VOTERS}
     page.type("RABAT", "/close")
     page.new_message("RABAT", seen["RABAT"], "Adopted")
+    # Too late: the press is answered with an alert, and nothing is recorded.
+    page.press("ISLAMABAD", "Confirm")
+    page.alert("ISLAMABAD", tr("en", "This vote is closed."))
     page.type("RABAT", "/announce")
     for key in VOTERS:
         language = page.language(key)
@@ -235,3 +262,40 @@ def test_a_whole_session_in_the_browser(rehearsal, browser, screenshots):
     elected = tr("ar", "Elected: {names}", names=NAMES["RABAT"]["ar"])
     assert any(elected.split(":")[0] in page.text(m) for m in page.bot_messages("CAIRO"))
     screenshots(browser, "chart")
+
+
+def test_menus_by_language_and_role_a_language_switch_and_starting_over(
+    rehearsal, browser, screenshots
+):
+    page = Page(browser, rehearsal.url)
+    checkin = "check your member in to the current meeting"
+    # Each phone's menu is in its language, and only the chair's has the chair's commands.
+    cairo = page.menu("CAIRO")
+    assert cairo["checkin"] == tr("ar", checkin) and "call_quorum" not in cairo
+    chair = page.menu("RABAT")
+    assert chair["checkin"] == tr("en", checkin)
+    assert chair["call_quorum"] == tr("en", "call the quorum (chair)")
+    secretariat = page.menu("secretariat")
+    assert "invite" in secretariat and "checkin" not in secretariat
+
+    # Dakar's delegate switches the phone to English: the bot answers in English, the menu
+    # follows, and the phone keeps its chat.
+    seen = len(page.bot_messages("DAKAR"))
+    Select(page.phone("DAKAR").find_element(By.CSS_SELECTOR, "select.language")).select_by_value(
+        "en"
+    )
+    page.new_message("DAKAR", seen, tr("en", "Language set to English."))
+    page.wait(lambda _: page.menu("DAKAR").get("checkin") == tr("en", checkin))
+    assert page.language("DAKAR") == "en"
+    page.type("DAKAR", "/dues")
+    dues = page.new_message("DAKAR", seen + 1, "Dakar")
+    assert not page.rtl(dues)
+    screenshots(browser, "switched")
+
+    # Starting over: a fresh database and the default phones, each with only its welcome.
+    browser.find_element(By.ID, "start-over").click()
+    page.wait(lambda _: len(page.bot_messages("DAKAR")) == 1 and page.language("DAKAR") == "fr")
+    page.wait(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".phone")) == 7
+    assert "Dakar" in page.text(page.bot_messages("DAKAR")[0])
+    screenshots(browser, "started-over")

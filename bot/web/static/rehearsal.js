@@ -167,7 +167,7 @@ function renderMessage(phoneId, message) {
   return node;
 }
 
-function upsert(phone, message) {
+function upsert(phone, message, live) {
   const node = renderMessage(phone.data.user_id, message);
   const existing = phone.chat.querySelector(`.msg[data-id="${message.id}"]`);
   const atBottom = phone.chat.scrollHeight - phone.chat.scrollTop - phone.chat.clientHeight < 40;
@@ -179,7 +179,7 @@ function upsert(phone, message) {
       if (Number(other.dataset.id) > message.id) { before = other; break; }
     }
     phone.chat.insertBefore(node, before);
-    window.rehearsalSeen && window.rehearsalSeen(message, Date.now());
+    if (live && window.rehearsalSeen) window.rehearsalSeen(message, Date.now()); // for bench/
   }
   if (atBottom || !existing) phone.chat.scrollTop = phone.chat.scrollHeight;
   const image = node.querySelector("img");
@@ -252,7 +252,7 @@ function connect() {
   source.addEventListener("message", (event) => {
     const data = JSON.parse(event.data);
     const phone = phones.get(data.phone);
-    if (phone) upsert(phone, data.message);
+    if (phone) upsert(phone, data.message, true);
   });
   source.addEventListener("delete", (event) => {
     const data = JSON.parse(event.data);
