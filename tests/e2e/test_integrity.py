@@ -230,7 +230,8 @@ async def test_forged_buttons_of_every_kind_on_every_other_kind_of_question(bot,
 
 async def test_kill_9_between_opening_a_vote_and_its_ballots_leaving(server, tmp_path):
     settings = make_settings(tmp_path, server)
-    env = bot_env(settings, LOG_LEVEL="INFO")
+    # At most OUTBOX_IN_FLIGHT ballots are in flight, so at most that many lost at a kill.
+    env = bot_env(settings, LOG_LEVEL="INFO", OUTBOX_IN_FLIGHT="3")
     registry = tmp_path / "members.csv"
     registry.write_text(
         "code,name_en,name_fr,name_ar,country,region,kind,council,active\n"
