@@ -17,6 +17,7 @@ KINDS = {
     "n": 2,  # n:<draft>:<step value>        composing a notice
     "cv": 2,  # cv:<question>:<choice>        the chair's casting vote
     "et": 2,  # et:<question>:<mask>          an election ballot showing this selection
+    "att": 2,  # att:<p|a>:<meeting>          attendance by hand: which meeting
     "es": 2,  # es:<question>:<mask>          submit: review this selection
     "ec": 2,  # ec:<question>:<mask>          confirm this selection
 }

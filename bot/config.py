@@ -31,6 +31,7 @@ class Settings:
     currency: str = "USD"
     user_commands_per_minute: int = 60
     outbox_in_flight: int = 16
+    reminder_minutes: float = 5.0
 
     @property
     def telegram_file_url(self) -> str:
@@ -84,6 +85,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"POSTPONEMENT_MINUTES must be a number, got {raw_minutes!r}") from None
     if not minutes > 0:
         raise ConfigError("POSTPONEMENT_MINUTES must be greater than zero")
+    raw_reminder = env.get("REMINDER_MINUTES", "").strip() or "5"
+    try:
+        reminder = float(raw_reminder)
+    except ValueError:
+        raise ConfigError(f"REMINDER_MINUTES must be a number, got {raw_reminder!r}") from None
+    if not reminder >= 0:
+        raise ConfigError("REMINDER_MINUTES must be zero or more")
     level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(
@@ -111,4 +119,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         currency=currency,
         user_commands_per_minute=_int(env, "USER_COMMANDS_PER_MINUTE", 60),
         outbox_in_flight=_int(env, "OUTBOX_IN_FLIGHT", 16, minimum=1),
+        reminder_minutes=reminder,
     )

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from bot import clock, rules
 from bot.registry import Member
-from bot.store import Database, registry
+from bot.store import Database, registry, session
 from bot.store import meetings as store
 from bot.store.meetings import AgendaItem, Meeting, Question
 
@@ -245,12 +245,17 @@ async def attendance_export(
     db: Database, meeting: Meeting, current_year: int, years: int
 ) -> dict[str, Any]:
     state = await quorum_state(db, meeting, current_year, years)
+    async with db.snapshot() as tx:
+        marks = await session.marks(tx, meeting.id)
     data = state.as_json()
     data["members"] = [
         {
             "member": code,
             "attending": code in state.attending,
             "voting_right": code in state.facts.voting,
+            # Who last marked the member present: its delegate or the secretariat (by hand).
+            "checked_in_by": marks[code].marked_by if code in state.attending else None,
+            "reason": marks[code].reason if code in marks else None,
         }
         for code in state.facts.seated
     ]
@@ -270,6 +275,8 @@ def attendance_csv(data: dict[str, Any]) -> str:
             "needed",
             "quorate",
             "postponed_until",
+            "checked_in_by",
+            "reason",
         ]
     )
     for row in data["members"]:
@@ -283,6 +290,8 @@ def attendance_csv(data: dict[str, Any]) -> str:
                 data["needed"],
                 str(data["quorate"]).lower(),
                 data["postponed_until"] or "",
+                row["checked_in_by"] or "",
+                row["reason"] or "",
             ]
         )
     return out.getvalue()

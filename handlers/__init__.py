@@ -9,6 +9,8 @@ from telegram.ext import Application
 from handlers import (
     account,
     agenda,
+    attendance,
+    deadlines,
     delegates,
     dues,
     elections,
@@ -20,6 +22,7 @@ from handlers import (
     notices,
     requests,
     votes,
+    withdrawal,
 )
 
 
@@ -27,7 +30,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters: the catch-all fallback goes last.
     for module in (account, dues, invitations, meetings, votes, elections, notices, requests):
         module.register(application)
-    for module in (agenda, delegates):
+    for module in (agenda, attendance, deadlines, delegates, withdrawal):
         module.register(application)
     fallback.register(application)
     errors.register(application)
@@ -36,3 +39,4 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 async def on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await menu.publish(application)
     await meetings.resume(application)
+    await deadlines.resume(application)

@@ -68,7 +68,11 @@ async def meetings_command(update: Update, context: Context, caller: Caller) -> 
 def how_voted(question: Question) -> Html:
     """What became of one vote on an item: open or secret, and its outcome so far."""
     how = t("secret ballot") if question.secret else t("open vote")
-    outcome = question.outcome or ("" if question.closed_at else "open")
+    outcome = question.outcome or ""
+    if question.withdrawn_at is not None:
+        outcome = "withdrawn"
+    elif question.closed_at is None:
+        outcome = "open"
     text = {
         "open": t("🗳 vote open ({how})", how=how),
         "adopted": t("✅ adopted ({how})", how=how),

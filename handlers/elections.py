@@ -71,9 +71,19 @@ async def election(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
+    from handlers import deadlines
+
+    plan = None
+    if len(args) == 2:
+        plan = deadlines.plan(svc, args[1])
+        if plan is None:
+            await reply(update, deadlines.bad_minutes())
+            return
     # ASCII digits that fit SQLite's integer: '²' or 10**30 would raise, not be refused
-    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit() and len(args[0]) < 19):
-        await reply(update, t("Usage: /election ID"))
+    if not 1 <= len(args) <= 2 or not (
+        args[0].isascii() and args[0].isdigit() and len(args[0]) < 19
+    ):
+        await reply(update, t("Usage: /election ID [MINUTES]"))
         return
     from handlers.votes import ballot_renderer, opened_reply
 
@@ -85,11 +95,12 @@ async def election(
         year=year(svc),
         years=svc.settings.good_standing_years,
         ballot=ballot_renderer(svc),
+        deadline=plan,
     )
     if opened.status == "no_election":
         await reply(update, t("There is no election {id} in this meeting.", id=args[0]))
         return
-    await opened_reply(update, svc, opened, caller)
+    await opened_reply(update, context, opened, caller)
 
 
 @action("registered")

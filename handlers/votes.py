@@ -24,7 +24,7 @@ from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
 from bot.usecases import votes
 from bot.usecases.notices import Recipient
-from handlers import elections
+from handlers import deadlines, elections
 from handlers.common import (
     Caller,
     Context,
@@ -93,10 +93,17 @@ async def motion(
     update: Update, context: Context, caller: Caller, meeting: Meeting, args: list[str]
 ) -> None:
     svc = services(context)
-    if not args or len(args) > 2 or (len(args) == 2 and args[1].lower() != "secret"):
-        await reply(update, t("Usage: /motion ITEM, or /motion ITEM secret"))
+    words = list(args)
+    plan = None
+    if len(words) > 1 and deadlines.looks_like_minutes(words[-1]):
+        plan = deadlines.plan(svc, words.pop())
+        if plan is None:
+            await reply(update, deadlines.bad_minutes())
+            return
+    if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() != "secret"):
+        await reply(update, t("Usage: /motion ITEM [secret] [MINUTES]"))
         return
-    item, secret = args[0], len(args) == 2
+    item, secret = words[0], len(words) == 2
     opened = await votes.open_resolution(
         svc.db,
         meeting.id,
@@ -106,6 +113,7 @@ async def motion(
         year=year(svc),
         years=svc.settings.good_standing_years,
         ballot=ballot_renderer(svc),
+        deadline=plan,
     )
     if opened.status == "not_on_agenda":
         listed = ", ".join(opened.agenda) or "—"
@@ -119,14 +127,18 @@ async def motion(
             text = t("{item} is not on the agenda ({items}).", item=item[:20], items=listed)
         await reply(update, text)
         return
-    await opened_reply(update, svc, opened, caller)
+    await opened_reply(update, context, opened, caller)
 
 
-async def opened_reply(update: Update, svc: Services, opened: votes.Opened, caller: Caller) -> None:
+async def opened_reply(
+    update: Update, context: Context, opened: votes.Opened, caller: Caller
+) -> None:
     """What the chair sees once /motion or /election is decided: the live turnout of the
     opened vote, or why nothing was opened."""
+    svc = services(context)
     if opened.status == "opened":
         assert opened.question is not None
+        await deadlines.schedule_for(context, opened.question.id)
         sent = await reply_turnout(update, svc, opened.question, caller.language)
         if sent is not None:
             await store.set_turnout_message(svc.db, opened.question.id, *sent)
@@ -191,7 +203,12 @@ async def turnout_text(svc: Services, question: Question, language: str) -> str:
             roll=i18n.number(len(roll)),
         ),
     ]
-    if question.closed_at is not None:
+    deadline = await deadlines.deadline_line(svc, question)
+    if deadline:
+        lines.append(deadline)
+    if question.withdrawn_at is not None:
+        lines.append(t("The chair has withdrawn this vote: nothing is counted."))
+    elif question.closed_at is not None:
         lines.append(t("The vote is closed."))
     elif missing:
         lines.append(t("Not voted yet: {members}", members=", ".join(missing)))
@@ -254,6 +271,7 @@ async def update_turnout(context: Context, question_id: int) -> None:
 def refusal(reason: str) -> str:
     return {
         "closed": t("This vote is closed."),
+        "withdrawn": t("The chair has withdrawn this vote: its ballot no longer accepts votes."),
         "not_on_roll": t(
             "Your member is not on the roll of this vote: the roll was fixed when the vote opened, with the members attending and holding a voting right."
         ),
@@ -278,6 +296,8 @@ async def check_ballot(
         return "invalid"
     meeting = await store.get_meeting(svc.db, question.meeting)
     assert meeting is not None
+    if question.withdrawn_at is not None:
+        return "withdrawn"
     if question.closed_at is not None:
         return "closed"
     standing = await store.ballot_standing(svc.db, question.id, caller.member.code)
@@ -376,7 +396,8 @@ async def record_vote(
         svc.db, question.id, caller.member.code, choice, cast_by=caller.telegram_id
     )
     if not cast_.recorded:
-        await query.answer(refusal(cast_.status), show_alert=True)
+        withdrawn = cast_.question is not None and cast_.question.withdrawn_at is not None
+        await query.answer(refusal("withdrawn" if withdrawn else cast_.status), show_alert=True)
         return
     await query.answer(t("Your vote is recorded."))
     await show_recorded(context, svc, question, meeting, caller, shown, cast_.receipt, query)
@@ -431,6 +452,8 @@ async def show_recorded(
         if telegram_id == caller.telegram_id:
             continue
         other = await identify_id(svc, telegram_id)
+        if other.member is None or other.member.code != member.code:
+            continue  # unbound since (a lost phone): it is shown nothing more
         try:
             await context.bot.edit_message_text(
                 await render(other.language, False), telegram_id, message_id, parse_mode="HTML"
@@ -580,11 +603,21 @@ async def send_result(update: Update, svc: Services, question: Question, languag
     """The result as text and, for an election, its chart."""
     await reply(update, await render_result(svc, question, language))
     message = update.effective_message
-    if question.kind != "resolution" and message is not None:
+    if question.kind != "resolution" and message is not None and question.withdrawn_at is None:
         await message.reply_photo(await elections.chart_png(svc, question, language))
 
 
 async def render_result(svc: Services, question: Question, language: str) -> str:
+    if question.withdrawn_at is not None:
+        meeting = await store.get_meeting(svc.db, question.meeting)
+        assert meeting is not None
+        return "\n".join(
+            [
+                f"↩️ <b>{meeting_label(meeting)}</b>",
+                await question_title(svc.db, question, language),
+                t("Withdrawn by the chair before its close: nothing was counted."),
+            ]
+        )
     if question.kind != "resolution":
         return await elections.render(svc, question, language)
     data = question.result or {}

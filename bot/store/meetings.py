@@ -194,9 +194,10 @@ async def set_attendance(
         if row is None and not present:
             return False
         await tx.execute(
-            "INSERT INTO attendance (meeting, member, present, changed_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(meeting, member) DO UPDATE SET present = excluded.present,"
-            " changed_at = excluded.changed_at",
+            "INSERT INTO attendance (meeting, member, present, changed_at, marked_by, reason)"
+            " VALUES (?, ?, ?, ?, 'delegate', NULL) ON CONFLICT(meeting, member) DO UPDATE SET"
+            " present = excluded.present, changed_at = excluded.changed_at,"
+            " marked_by = excluded.marked_by, reason = excluded.reason",
             (meeting, member, int(present), clock.iso(clock.now())),
         )
         await audit.append(
@@ -332,11 +333,12 @@ class Question:
     candidates: tuple[str, ...] = ()
     seats: int | None = None
     turnout_text: str | None = None
+    withdrawn_at: datetime | None = None  # withdrawn by the chair: closed, nothing counted
 
 
 _QUESTION_FIELDS = (
     "id, meeting, kind, item, election, round, secret, opened_at, closed_at, outcome, result,"
-    " announced_at, turnout_chat, turnout_message, candidates, seats, turnout_text"
+    " announced_at, turnout_chat, turnout_message, candidates, seats, turnout_text, withdrawn_at"
 )
 
 
@@ -361,6 +363,7 @@ def _question(row: Sequence[Any]) -> Question:
         tuple(json.loads(row[14])) if row[14] else (),
         row[15],
         row[16],
+        _time(row[17]),
     )
 
 
@@ -613,7 +616,8 @@ async def latest_closed(db: Database, meetings: Sequence[int]) -> Question | Non
     marks = ",".join("?" * len(meetings))
     row = await db.one(
         f"SELECT {_QUESTION_FIELDS} FROM questions WHERE meeting IN ({marks})"
-        " AND closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 1",
+        " AND closed_at IS NOT NULL AND withdrawn_at IS NULL"
+        " ORDER BY closed_at DESC, id DESC LIMIT 1",
         tuple(meetings),
     )
     return _question(row) if row else None

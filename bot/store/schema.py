@@ -384,6 +384,35 @@ ALTER TABLE outbox DROP COLUMN photo;
 CREATE INDEX outbox_unfinished ON outbox(id) WHERE state IN ('pending', 'sending');
 """
 
+V11_SECRETARIAT_SESSION = """
+-- Attendance by hand: who last marked the member (its delegate, or the secretariat with a
+-- reason). Rows written before this version were all marked by delegates.
+ALTER TABLE attendance ADD COLUMN marked_by TEXT NOT NULL DEFAULT 'delegate'
+    CHECK (marked_by IN ('delegate', 'secretariat'));
+ALTER TABLE attendance ADD COLUMN reason TEXT;
+
+-- A question withdrawn by the chair before its close: closed, nothing counted, no outcome
+-- of its own ('withdrawn' in its result); its ballots stay in the record.
+ALTER TABLE questions ADD COLUMN withdrawn_at TEXT;
+CREATE TRIGGER questions_withdrawn_closed BEFORE UPDATE OF withdrawn_at ON questions
+WHEN NEW.withdrawn_at IS NOT NULL AND (OLD.closed_at IS NOT NULL OR NEW.closed_at IS NULL
+    OR NEW.outcome IS NOT NULL)
+BEGIN
+    SELECT RAISE(ABORT, 'only an open question can be withdrawn, and it then has no outcome');
+END;
+
+-- A vote's deadline: it never closes the vote. Roll members that have not voted are
+-- reminded at remind_at (once), and the chair is told at the deadline (once).
+CREATE TABLE vote_deadlines (
+    question INTEGER PRIMARY KEY REFERENCES questions(id),
+    deadline_at TEXT NOT NULL,
+    remind_at TEXT,
+    reminded_at TEXT,
+    told_at TEXT,
+    CHECK (remind_at IS NULL OR remind_at <= deadline_at)
+);
+"""
+
 MIGRATIONS: list[str] = [
     V1_REGISTRY,
     V2_OUTBOX,
@@ -395,4 +424,5 @@ MIGRATIONS: list[str] = [
     V8_VOTE_INTEGRITY,
     V9_REQUESTED_BY,
     V10_OUTBOX_FILES,
+    V11_SECRETARIAT_SESSION,
 ]

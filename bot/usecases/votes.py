@@ -19,6 +19,7 @@ from bot.store import elections as store_elections
 from bot.store import meetings as store
 from bot.store.meetings import Meeting, Question
 from bot.usecases import checkpoint
+from bot.usecases.deadlines import DeadlinePlan, set_deadline
 from bot.usecases.notices import (
     Recipient,
     body_recipients,
@@ -67,8 +68,10 @@ async def open_resolution(
     year: int,
     years: int,
     ballot: BallotRenderer,
+    deadline: DeadlinePlan | None = None,
 ) -> Opened:
-    """Open a vote on an agenda item (R6, R8), its roll fixed and every ballot queued."""
+    """Open a vote on an agenda item (R6, R8), its roll fixed and every ballot queued,
+    with its deadline if the chair gave one."""
     async with db.transaction() as tx:
         meeting = await store.get_meeting(tx.db, meeting_id)
         refused = _not_open(meeting)
@@ -89,6 +92,8 @@ async def open_resolution(
             years=years,
             ballot=ballot,
         )
+        if deadline is not None and opened.question is not None:
+            await set_deadline(tx, opened.question.id, deadline, actor_id=actor_id)
     outbox.wake()
     return opened
 
@@ -110,6 +115,7 @@ async def open_election_round(
     year: int,
     years: int,
     ballot: BallotRenderer,
+    deadline: DeadlinePlan | None = None,
 ) -> Opened:
     """Open the election's first round, or its next one among those tied (R10, R11)."""
     async with db.transaction() as tx:
@@ -147,6 +153,8 @@ async def open_election_round(
             years=years,
             ballot=ballot,
         )
+        if deadline is not None and opened.question is not None:
+            await set_deadline(tx, opened.question.id, deadline, actor_id=actor_id)
     outbox.wake()
     return opened
 
@@ -415,7 +423,12 @@ async def announce(
     body, in one transaction: announced once, and never marked without being queued."""
     async with db.transaction() as tx:
         question = await store.get_question(tx.db, question_id)
-        if question is None or question.closed_at is None or question.result is None:
+        if (
+            question is None
+            or question.closed_at is None
+            or question.result is None
+            or question.withdrawn_at is not None  # withdrawn: nothing to announce
+        ):
             return Announced("not_closed", question)
         if question.outcome == "pending":
             return Announced("pending", question)

@@ -129,7 +129,7 @@ async def test_unbinding_a_lost_phone(bot, server, secretariat):
     await chair.expect("Roll")
     # Question 2: its ballot is delivered, then the account is unbound.
     await chair.send("/motion 2")
-    await opened(chair)
+    _, live = await opened(chair)
     stale = await lost.expect("Item")
     fresh = await spare.expect("Item")
     users["RABAT"].skip()  # its ballots
@@ -142,6 +142,9 @@ async def test_unbinding_a_lost_phone(bot, server, secretariat):
     assert answer.show_alert and "not registered" in answer.text
     assert not stale.edited
     await vote(spare, fresh, "Yes")
+    # The chair's turnout is refreshed once the vote has been shown on every ballot.
+    await live.wait_for("1 of 7 members on the roll have voted")
+    assert not stale.edited  # the lost phone is shown nothing of the vote
     first, second = await store.questions_of(bot.db, 1)
     assert (await store.open_votes(bot.db, first.id)) == {"AMMAN": "n"}
     assert (await store.open_votes(bot.db, second.id)) == {"AMMAN": "y"}
@@ -173,7 +176,10 @@ async def test_unbind_in_french_and_the_chair_menu_goes(bot, server):
     await bot.join(chair, "CAIRO", role="chair")
     await chair.send("/help")
     await chair.expect("/motion")
-    assert "motion" in dict(chair.commands())
+    assert {"motion", "turnout", "remind", "withdraw", "meetings", "agenda"} <= set(
+        dict(chair.commands())
+    )
+    assert "unbind" not in dict(chair.commands())
     await officer.send(f"/unbind {officer.id}")
     await officer.expect("compte du Secrétariat général")
     await officer.send(f"/unbind {chair.id}")
@@ -182,7 +188,16 @@ async def test_unbind_in_french_and_the_chair_menu_goes(bot, server):
     assert "motion" not in dict(chair.commands())
     await chair.send("/motion 1")
     await chair.expect("pas encore enregistré")
-    assert {c for c, _ in officer.commands()} >= {"delegates", "unbind", "meetings", "agenda"}
+    assert {c for c, _ in officer.commands()} >= {
+        "delegates",
+        "unbind",
+        "present",
+        "absent",
+        "meetings",
+        "agenda",
+    }
+    await officer.send("/help")
+    assert "/present" in (await officer.expect("/unbind")).text
 
 
 async def cli(bot, *argv):
