@@ -230,7 +230,8 @@ async def test_forged_buttons_of_every_kind_on_every_other_kind_of_question(bot,
 
 async def test_kill_9_between_opening_a_vote_and_its_ballots_leaving(server, tmp_path):
     settings = make_settings(tmp_path, server)
-    env = bot_env(settings, LOG_LEVEL="INFO")
+    # One request in flight: held by the server below, it keeps every other ballot queued.
+    env = bot_env(settings, LOG_LEVEL="INFO", OUTBOX_IN_FLIGHT="1")
     registry = tmp_path / "members.csv"
     registry.write_text(
         "code,name_en,name_fr,name_ar,country,region,kind,council,active\n"
@@ -265,7 +266,7 @@ async def test_kill_9_between_opening_a_vote_and_its_ballots_leaving(server, tmp
         gone.block()  # this delegate blocked the bot: its ballot is unreachable
         # The first calls after the opening hang, so the kill lands while every ballot is
         # still in the outbox (or in flight).
-        server.delay_next("sendMessage", 3.0, count=3)
+        server.delay_next("sendMessage", 8.0, count=2)
         await chair.send("/motion 1")
         question = await wait_for_open_question(settings.database_path)
         first.send_signal(signal.SIGKILL)
@@ -276,7 +277,7 @@ async def test_kill_9_between_opening_a_vote_and_its_ballots_leaving(server, tmp
             notice, rows = await ballot_rows(db, question)
             # Opened and queued in one transaction: a ballot for every roll member.
             assert sorted(m for m, _ in rows) == sorted(roll) == sorted(CRASH_MEMBERS)
-            assert sum(s in ("pending", "sending") for _, s in rows) >= len(rows) - 3
+            assert sum(s in ("pending", "sending") for _, s in rows) >= len(rows) - 1
         finally:
             await db.close()
         second = await start_bot(env, log)
@@ -289,7 +290,7 @@ async def test_kill_9_between_opening_a_vote_and_its_ballots_leaving(server, tmp
         assert set(states.values()) <= {"delivered", "unreachable", "lost"}
         lost = [u for u in users.values() if states[u.id] == "lost"]
         delivered = [u for u in users.values() if states[u.id] == "delivered"]
-        assert len(lost) <= 3 and delivered
+        assert len(lost) <= 1 and delivered
         # /vote sends a delegate its ballot again: whoever lost it, and anyone asking.
         again = [*lost, delivered[-1]]
         for user in again:
