@@ -1,4 +1,4 @@
-"""Command line: ``oicc-bot run|webhook|rehearse|demo|members|dues|invite|revoke|delegates|backup|audit|forget``.
+"""Command line: ``oicc-bot run|webhook|rehearse|demo|members|dues|invite|revoke|delegates|...``.
 
 Errors print one clear line on stderr and exit with code 2, having written nothing.
 """
@@ -14,17 +14,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import clock, invitations
+from bot import callbacks, clock, invitations, usertext
 from bot.config import ConfigError, Settings, load_settings
 from bot.registry import (
     ImportProblem,
+    Member,
     normalize_code,
     parse_amount,
     parse_dues,
     parse_members,
     parse_year,
 )
-from bot.store import Database, audit, people, registry
+from bot.store import Database, DatabaseUnavailable, audit, people, registry
 
 
 class CliError(Exception):
@@ -33,8 +34,20 @@ class CliError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        actions = self.actions()
+        if actions and "required: action" in message:
+            group = self.prog.removeprefix("oicc-bot").strip()
+            message = f"{group}: choose an action: " + "; ".join(actions)
         print(f"oicc-bot: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+    def actions(self) -> list[str]:
+        """``name (help)`` of each action of a group like ``members`` or ``dues``."""
+        found: list[str] = []
+        for option in self._actions:
+            if isinstance(option, argparse._SubParsersAction) and option.dest == "action":
+                found += [f"{a.dest} ({a.help})" for a in option._choices_actions]
+        return found
 
 
 def current_year(settings: Settings) -> int:
@@ -77,6 +90,38 @@ async def members_import(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return await with_db(settings, work)
+
+
+async def members_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        found = await registry.members(db)
+        if args.json:
+            emit([member_json(m) for m in found])
+        elif not found:
+            print("no members: import them with oicc-bot members import FILE.csv")
+        else:
+            width = max(len(m.code) for m in found)
+            for m in found:
+                seat = "" if m.council == "none" else f", council {m.council}"
+                state = "" if m.active else ", inactive"
+                print(f"{m.code:<{width}}  {m.name_en} ({m.kind}, {m.region}{seat}{state})")
+        return 0
+
+    return await with_db(settings, work)
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    return {
+        "code": member.code,
+        "name_en": member.name_en,
+        "name_fr": member.name_fr,
+        "name_ar": member.name_ar,
+        "country": member.country,
+        "region": member.region,
+        "kind": member.kind,
+        "council": member.council,
+        "active": member.active,
+    }
 
 
 async def dues_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -140,14 +185,44 @@ async def dues_status(settings: Settings, args: argparse.Namespace) -> int:
             emit(data)
         else:
             print(
-                f"{code}: good standing {data['good_standing']},"
-                f" council eligible {data['council_eligible']}"
+                f"{code}: good standing {yes_no(data['good_standing'])},"
+                f" council eligible {yes_no(data['council_eligible'])}"
             )
             for line in data["years"]:
                 print(f"  {line['year']} {line['fund']}: due {line['due']} paid {line['paid']}")
+            for reason in data["reasons"]:
+                print(f"  {reason_line(reason)}")
         return 0
 
     return await with_db(settings, work)
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+VERDICTS = {"good_standing": "good standing", "council_eligible": "council eligibility"}
+REASONS = {
+    "paid_up": "both funds fully paid for every year that counts",
+    "inactive": "the member is not active",
+    "office_no_dues": "the Secretary General pays no dues and holds a council vote",
+    "permanent_member": "a permanent council member is never a candidate",
+    "not_capital_or_city": "only capitals and cities",
+}
+
+
+def reason_line(reason: dict[str, Any]) -> str:
+    """One reason of ``dues status`` in words, e.g. ``good standing: organization dues for
+    2024 not fully paid, 60.00 outstanding``."""
+    verdict = VERDICTS.get(reason["verdict"], reason["verdict"])
+    if reason["code"] == "unpaid":
+        what = (
+            f"{reason.get('fund')} dues for {reason.get('year')} not fully paid,"
+            f" {reason.get('outstanding')} outstanding"
+        )
+    else:
+        what = REASONS.get(reason["code"], reason["code"])
+    return f"{verdict}: {what}"
 
 
 # --- invitations -------------------------------------------------------------------------
@@ -222,8 +297,7 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
             "an extraordinary session needs an agenda (--agenda FILE.csv): it"
             " discusses only the questions it was convened for"
         )
-    if not args.title.strip():
-        raise CliError("--title is empty")
+    check_title(args.title)
     chair = normalize_code(args.chair_member)
 
     async def work(db: Database) -> int:
@@ -247,6 +321,58 @@ async def meeting_create(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return await with_db(settings, work)
+
+
+def check_title(title: str) -> None:
+    if not title.strip():
+        raise CliError("--title is empty")
+    why = usertext.problem(title)
+    if why is not None:
+        raise CliError(f"--title {why}")
+
+
+async def meeting_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store import meetings
+
+    async def work(db: Database) -> int:
+        now = clock.now()
+        rows = [
+            {
+                "id": m.id,
+                "body": m.body,
+                "kind": m.kind,
+                "title": m.title,
+                "starts_at": clock.iso(m.starts_at),
+                "state": meeting_state(m, now),
+            }
+            for m in await meetings.all_meetings(db)
+        ]
+        if args.json:
+            emit(rows)
+        elif not rows:
+            print("no meetings: create one with oicc-bot meeting create")
+        for row in [] if args.json else rows:
+            print(
+                f"{row['id']}  {row['body']} {row['kind']}  {row['starts_at']}"
+                f"  {row['state']}  {row['title']}"
+            )
+        return 0
+
+    return await with_db(settings, work)
+
+
+def meeting_state(meeting: Any, now: datetime) -> str:
+    """scheduled, current (started, quorum not yet established), postponed, in_session or
+    closed."""
+    if meeting.closed_at is not None:
+        return "closed"
+    if meeting.starts_at > now:
+        return "scheduled"
+    if meeting.in_session_at is not None or meeting.reconvened_at is not None:
+        return "in_session"
+    if meeting.postponed_until is not None:
+        return "postponed"
+    return "current"
 
 
 async def meeting_agenda(settings: Settings, args: argparse.Namespace) -> int:
@@ -304,13 +430,16 @@ async def election_create(settings: Settings, args: argparse.Namespace) -> int:
         entries = elections.parse_candidates(args.candidates, people_)
     except elections.CandidateProblem as exc:
         raise CliError(f"candidate {exc}") from None
+    for entry in entries:
+        why = usertext.problem(entry.name or "")
+        if why is not None:
+            raise CliError(f"candidate {entry.code}: the name {why}")
     seats = args.seats or 1
     if args.type == "single" and seats != 1:
         raise CliError("a single-winner election fills one seat")
     if not 1 <= seats <= 23:
         raise CliError("--seats must be between 1 and 23 (R1: at most 23 elected members)")
-    if not args.title.strip():
-        raise CliError("--title is empty")
+    check_title(args.title)
 
     async def work(db: Database) -> int:
         meeting = await store_meetings.get_meeting(db, args.meeting)
@@ -434,8 +563,15 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot import demo as demo_data
 
     async def work(db: Database) -> int:
-        await demo_data.load(db, current_year(settings))
-        print("demo conference loaded")
+        loaded = await demo_data.load(db, current_year(settings))
+        print("demo conference loaded" if loaded.changed else "demo conference already loaded")
+        print("members (code, name):")
+        for member in loaded.members:
+            print(f"  {member.code:<12} {member.name_en}")
+        if loaded.meeting is not None:
+            print(f"meeting {loaded.meeting}: General Conference (demo), hosted by RABAT")
+        print("next: oicc-bot invite CODE (e.g. oicc-bot invite CAIRO) prints an invitation")
+        print("      link; open it in Telegram while oicc-bot run is running")
         return 0
 
     return await with_db(settings, work)
@@ -513,11 +649,12 @@ async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 async def forget(settings: Settings, args: argparse.Namespace) -> int:
     raw = args.telegram_id.strip()
-    if not raw.isdigit() or int(raw) <= 0:
+    telegram_id = callbacks.parse_id(raw)
+    if telegram_id is None:
         raise CliError("TELEGRAM_ID must be a Telegram user id (a positive number)")
 
     async def work(db: Database) -> int:
-        if not await audit.forget(db, int(raw)):
+        if not await audit.forget(db, telegram_id):
             raise CliError(f"no person with Telegram id {raw}")
         print(f"personal data of {raw} erased; votes and the audit log are kept")
         return 0
@@ -555,11 +692,12 @@ async def delegates_unbind(settings: Settings, args: argparse.Namespace) -> int:
     from bot.usecases.delegates import UnbindRefused, unbind
 
     raw = args.telegram_id.strip()
-    if not raw.isdigit() or int(raw) <= 0:
+    telegram_id = callbacks.parse_id(raw)
+    if telegram_id is None:
         raise CliError("TELEGRAM_ID must be a Telegram user id (a positive number)")
 
     async def work(db: Database) -> int:
-        outcome = await unbind(db, int(raw), actor="cli")
+        outcome = await unbind(db, telegram_id, actor="cli")
         if isinstance(outcome, UnbindRefused):
             if outcome.reason == "secretariat_account":
                 raise CliError(f"{raw} is a secretariat account: it speaks for no member")
@@ -571,23 +709,41 @@ async def delegates_unbind(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_polling(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_application
+    from bot.app import build_application, services
 
-    if args.demo:
-        asyncio.run(_demo_if_empty(settings))
+    # Every setting is checked before anything is written.
+    settings.require_token()
+    asyncio.run(check_database(settings))
     application = build_application(settings)
+    if args.demo:
+        started = application.post_init
+        assert started is not None
+
+        async def with_demo(app: Any) -> None:
+            await started(app)
+            await _demo_if_empty(services(app).db, settings)
+
+        # Loaded once Telegram accepted the token and the database is open: a bot that
+        # cannot start writes nothing.
+        application.post_init = with_demo
     return serve(settings, lambda: application.run_polling(allowed_updates=UPDATES))
 
 
-async def _demo_if_empty(settings: Settings) -> None:
+async def check_database(settings: Settings) -> None:
+    """Open an existing database once (upgrading its schema) so that a damaged file stops
+    the bot before it contacts Telegram. A missing file is created later, once the bot
+    has started."""
+    if not await asyncio.to_thread(Path(settings.database_path).exists):
+        return
+    db = await Database(settings.database_path).open()
+    await db.close()
+
+
+async def _demo_if_empty(db: Database, settings: Settings) -> None:
     from bot import demo as demo_data
 
-    db = await Database(settings.database_path).open()
-    try:
-        if await registry.member_count(db) == 0:
-            await demo_data.load(db, current_year(settings))
-    finally:
-        await db.close()
+    if await registry.member_count(db) == 0:
+        await demo_data.load(db, current_year(settings))
 
 
 def run_webhook(settings: Settings, args: argparse.Namespace) -> int:
@@ -630,21 +786,57 @@ def serve(settings: Settings, run: Callable[[], None]) -> int:
     quotes it)."""
     import logging
 
-    from telegram.error import InvalidToken, TelegramError
+    import httpx
+    from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
+    from bot.app import failed_method
     from bot.logs import redact, secret_forms
 
+    secrets = secret_forms([settings.bot_token, settings.webhook_secret])
+    # PTB logs a start-up failure with its traceback before raising it; it is said here,
+    # in one line, instead.
+    quiet = StartupRetries()
+    logging.getLogger("telegram.ext").addFilter(quiet)
     try:
         run()
     except InvalidToken:
         raise CliError("Telegram rejected BOT_TOKEN: check it with @BotFather") from None
-    except TelegramError as exc:
-        secrets = secret_forms([settings.bot_token, settings.webhook_secret])
-        raise CliError(f"cannot start the bot: {redact(str(exc), secrets)}") from None
+    except (NetworkError, TelegramError) as exc:
+        method = failed_method(exc) or "a Bot API call"
+        reason = redact(str(exc), secrets)
+        if isinstance(exc, TimedOut) or isinstance(exc.__cause__, httpx.HTTPError):
+            # No answer at all: the address is wrong or the network is down.
+            raise CliError(
+                f"cannot reach the Bot API at {settings.telegram_api_url} ({method}: {reason});"
+                " check the network, or whether TELEGRAM_API_URL should point elsewhere"
+            ) from None
+        raise CliError(
+            f"cannot start the bot: the Bot API at {settings.telegram_api_url} refused"
+            f" {method}: {reason}"
+        ) from None
+    except DatabaseUnavailable as exc:
+        raise CliError(str(exc)) from None
     except Exception:
         logging.getLogger("bot").critical("the bot stopped", exc_info=True)
         return 1
+    finally:
+        logging.getLogger("telegram.ext").removeFilter(quiet)
     return 0
+
+
+class StartupRetries:
+    """Drops PTB's report of a failed start-up step ("Network Retry Loop (Bootstrap ...")"""
+
+    def filter(self, record: Any) -> bool:
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
+
+
+def record_id(text: str) -> int:
+    """An id on the command line: a number that can exist in the database."""
+    found = callbacks.parse_id(text)
+    if found is None:
+        raise argparse.ArgumentTypeError(f"no such id: {text[:24]!r}")
+    return found
 
 
 def build_parser() -> Parser:
@@ -674,6 +866,9 @@ def build_parser() -> Parser:
     imp = members.add_parser("import", help="import members from CSV")
     imp.add_argument("file")
     imp.set_defaults(handler=members_import)
+    listing = members.add_parser("list", help="list the members")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=members_list)
 
     dues = sub.add_parser("dues", help="the dues ledger").add_subparsers(
         dest="action", required=True, parser_class=Parser
@@ -713,18 +908,21 @@ def build_parser() -> Parser:
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=meeting_create)
     agenda = meeting.add_parser("agenda", help="add agenda items to an ordinary session")
-    agenda.add_argument("id", type=int)
+    agenda.add_argument("id", type=record_id)
     agenda.add_argument("file")
     agenda.set_defaults(handler=meeting_agenda)
+    listing = meeting.add_parser("list", help="list the meetings")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=meeting_list)
     close = meeting.add_parser("close", help="close a meeting")
-    close.add_argument("id", type=int)
+    close.add_argument("id", type=record_id)
     close.set_defaults(handler=meeting_close)
 
     elect = sub.add_parser("election", help="elections").add_subparsers(
         dest="action", required=True, parser_class=Parser
     )
     create = elect.add_parser("create", help="create an election in a meeting")
-    create.add_argument("--meeting", type=int, required=True)
+    create.add_argument("--meeting", type=record_id, required=True)
     create.add_argument("--type", choices=("council", "single"), required=True)
     create.add_argument("--title", required=True)
     create.add_argument("--seats", type=int)
@@ -736,7 +934,7 @@ def build_parser() -> Parser:
 
     exp = sub.add_parser("export", help="attendance, results or the audit log for the minutes")
     exp.add_argument("what", choices=("attendance", "results", "audit"))
-    exp.add_argument("--meeting", type=int)
+    exp.add_argument("--meeting", type=record_id)
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("--output")
     exp.set_defaults(handler=export)
@@ -777,7 +975,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(args, "sync"):
             return int(args.sync(settings, args))
         return int(asyncio.run(args.handler(settings, args)))
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, DatabaseUnavailable) as exc:
         print(f"oicc-bot: {exc}", file=sys.stderr)
         return 2
 

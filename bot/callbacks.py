@@ -1,4 +1,5 @@
-"""Callback data: short ASCII strings ``<kind>:<arg>:<arg>``, parsed by one function.
+"""Callback data: short ASCII strings ``<kind>:<arg>:<arg>``, parsed by one function; and
+the ids that buttons and commands carry, parsed by another (``parse_id``).
 
 Whatever a callback claims is checked again by the handler against the database: the
 data only says which button was pressed, never what the presser may do.
@@ -27,6 +28,21 @@ KINDS = {
 class Callback:
     kind: str
     args: tuple[str, ...]
+
+
+# SQLite's largest integer: a larger id cannot exist, and cannot even be looked up.
+LARGEST_ID = 2**63 - 1
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id typed in a command or carried by a button: a positive whole number that can
+    exist in the database, else None (the caller answers that there is no such thing)."""
+    text = (text or "").strip()
+    # Decimal digits only ('²' is a digit int() refuses); Arabic-Indic ones are welcome.
+    if not text.isdecimal() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= LARGEST_ID else None
 
 
 def make(kind: str, *args: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -62,6 +63,18 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _database_path(env: Mapping[str, str]) -> str:
+    """DATABASE_PATH, checked for what SQLite would otherwise report as 'unable to open'."""
+    raw = env.get("DATABASE_PATH", "").strip() or "oicc.sqlite3"
+    path = Path(raw)
+    if path.is_dir():
+        raise ConfigError(f"DATABASE_PATH is a folder, not a file: {raw}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"DATABASE_PATH is in a folder that does not exist: {folder}")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -106,7 +119,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         bot_token=env.get("BOT_TOKEN", "").strip(),
         telegram_api_url=env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL,
-        database_path=env.get("DATABASE_PATH", "").strip() or "oicc.sqlite3",
+        database_path=_database_path(env),
         secretariat_ids=frozenset(ids),
         timezone=timezone,
         bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot import clock
-from bot.registry import parse_dues, parse_members
+from bot.registry import Member, parse_dues, parse_members
 from bot.store import Database, meetings, registry
 
 MEMBERS_CSV = """code,name_en,name_fr,name_ar,country,region,kind,council,active
@@ -75,22 +77,48 @@ AGENDA = [
 ]
 
 
-async def load(db: Database, current_year: int, *, meeting: bool = True) -> None:
+@dataclass(frozen=True)
+class Loaded:
+    members: list[Member]
+    meeting: int | None  # the open demo meeting, if any
+    changed: bool  # False when everything was already there: nothing was written
+
+
+async def load(db: Database, current_year: int, *, meeting: bool = True) -> Loaded:
     """The demo registry and ledger; with ``meeting``, a General Conference session hosted
-    by Rabat that has just started, with a three-item agenda."""
+    by Rabat that has just started, with a three-item agenda. Loading it again writes
+    nothing (and adds nothing to the audit log) while all of it is still there."""
     members = parse_members(MEMBERS_CSV)
-    await registry.import_members(db, members, actor="demo")
+    changed = False
+    known = {m.code: m for m in await registry.members(db)}
+    if any(known.get(m.code) != m for m in members):
+        await registry.import_members(db, members, actor="demo")
+        changed = True
     kinds = {m.code: m.kind for m in members}
-    await registry.import_dues(db, parse_dues(dues_csv(current_year), kinds), actor="demo")
-    if meeting and not await meetings.open_meetings(db):
-        await meetings.create_meeting(
-            db,
-            "gc",
-            "ordinary",
-            "General Conference (demo)",
-            clock.now(),
-            "Asia/Riyadh",
-            "RABAT",
-            [meetings.AgendaItem(*row) for row in AGENDA],
-            actor="demo",
-        )
+    dues = parse_dues(dues_csv(current_year), kinds)
+    ledger = await registry.all_dues(db)
+    if any(row not in ledger.get(row.member, []) for row in dues):
+        await registry.import_dues(db, dues, actor="demo")
+        changed = True
+    found = None
+    if meeting:
+        current = [m for m in await meetings.open_meetings(db) if m.title == MEETING_TITLE]
+        if current:
+            found = current[0].id
+        else:
+            found = await meetings.create_meeting(
+                db,
+                "gc",
+                "ordinary",
+                MEETING_TITLE,
+                clock.now(),
+                "Asia/Riyadh",
+                "RABAT",
+                [meetings.AgendaItem(*row) for row in AGENDA],
+                actor="demo",
+            )
+            changed = True
+    return Loaded(members, found, changed)
+
+
+MEETING_TITLE = "General Conference (demo)"

@@ -36,6 +36,8 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 from hijridate import Gregorian
 
+from bot import usertext
+
 LANGUAGES = ("ar", "en", "fr")
 DEFAULT = "en"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -133,7 +135,9 @@ def _preposition(word: str, plain: str, shown: str) -> str:
 
 
 def _isolate(text: str) -> str:
-    return FSI + html.escape(text, quote=False) + PDI
+    """Text from outside (a name, a title, a number) inside a sentence: escaped, without
+    line breaks or direction controls, in an isolate it cannot leave."""
+    return FSI + html.escape(usertext.shown(text), quote=False) + PDI
 
 
 def _escape(value: object) -> str:
@@ -142,7 +146,7 @@ def _escape(value: object) -> str:
         filled.plain = visible(html.unescape(value))
     else:
         filled = _Filled(_isolate(str(value)))
-        filled.plain = str(value)
+        filled.plain = usertext.shown(str(value))
     return filled
 
 
@@ -173,9 +177,10 @@ def visible(text: str) -> str:
     return text.replace(FSI, "").replace(PDI, "")
 
 
-def escape(text: str) -> Html:
-    """Text typed by a user, safe to put in a message as it is."""
-    return Html(html.escape(text, quote=False))
+def escape(text: str, *, lines: bool = False) -> Html:
+    """Text typed by a user, safe to put in a message as it is: HTML-escaped, without
+    direction or control characters, on one line unless ``lines`` (see bot/usertext.py)."""
+    return Html(html.escape(usertext.shown(text, lines=lines), quote=False))
 
 
 def listing(items: list[str] | tuple[str, ...]) -> Html:

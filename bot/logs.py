@@ -103,3 +103,5 @@ def setup_logging(settings: Settings) -> None:
     # httpx logs every request URL, token included, at INFO: keep it to warnings.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
+    # The job scheduler reports each job it adds at INFO: noise for an operator.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import clock, i18n, rules
+from bot import callbacks, clock, i18n, rules
 from bot import dues as dues_core
 from bot.i18n import Html, t
 from bot.outbox import Outgoing, Troubled, queue, queue_in, wake
@@ -153,7 +153,7 @@ def render(texts: Mapping[str, str], language: str) -> Html:
     """The notice exactly as a recipient in ``language`` sees it."""
     with i18n.use_locale(language):
         header = t("<b>Notice from the General Secretariat</b>")
-    return Html(f"{header}\n\n{i18n.escape(text_for(texts, language))}")
+    return Html(f"{header}\n\n{i18n.escape(text_for(texts, language), lines=True)}")
 
 
 def clean_texts(texts: Mapping[str, str | None]) -> dict[str, str]:
@@ -496,10 +496,13 @@ async def _cli_status(settings: Any, args: argparse.Namespace) -> int:
         raise _Refused("notice status takes only the notice id (and --json)")
     if args.id is None or not args.id.isdigit():
         raise _Refused("usage: notice status ID [--json]")
+    notice_id = callbacks.parse_id(args.id)
+    if notice_id is None:
+        raise _Refused(f"no notice with id {args.id[:24]}")
     db = await Database(settings.database_path).open()
     try:
         try:
-            found = await status(db, int(args.id))
+            found = await status(db, notice_id)
         except LookupError:
             raise _Refused(f"no notice with id {args.id}") from None
     finally:

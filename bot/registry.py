@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import cast
 
+from bot import usertext
 from bot.rules import CouncilSeat, DuesLine, Fund, Kind, MemberFacts, Region
 
 MEMBER_COLUMNS = (
@@ -100,12 +101,17 @@ def csv_rows(text: str, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[st
     if missing:
         raise ImportProblem(1, "missing column(s): " + ", ".join(missing))
     for row in reader:
-        line = reader.line_num
         if None in row:
-            raise ImportProblem(line, "more fields than columns")
+            raise ImportProblem(reader.line_num, "more fields than columns")
+        # A quoted field may span lines: the record starts that many lines earlier.
+        line = reader.line_num - sum((v or "").count("\n") for v in row.values())
         values = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
         if not any(values.values()):
             continue
+        for column, value in values.items():
+            why = usertext.problem(value)
+            if why is not None:
+                raise ImportProblem(line, f"{column} {why}")
         yield line, values
 
 
@@ -168,7 +174,7 @@ class DuesRow:
 
 
 def parse_year(raw: str) -> int:
-    if not raw.strip().isdigit() or not 1970 <= int(raw) <= 2200:
+    if not raw.strip().isdecimal() or not 1970 <= int(raw) <= 2200:
         raise ValueError(f"not a year: {raw!r}")
     return int(raw)
 

@@ -10,6 +10,7 @@ from handlers import (
     account,
     agenda,
     attendance,
+    common,
     deadlines,
     delegates,
     dues,
@@ -27,7 +28,8 @@ from handlers import (
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    # Order matters: the catch-all fallback goes last.
+    # Order matters: the slowdown goes first, the catch-all fallback last.
+    common.register(application)
     for module in (account, dues, invitations, meetings, votes, elections, notices, requests):
         module.register(application)
     for module in (agenda, attendance, deadlines, delegates, withdrawal):

@@ -142,6 +142,12 @@ async def language_button(update: Update, context: Context, caller: Caller) -> N
 
 async def _set_language(update: Update, context: Context, caller: Caller, chosen: str) -> None:
     svc = services(context)
+    if caller.account is None and not caller.is_secretariat:
+        # Nothing is stored about people who have not joined: the choice applies to this
+        # answer, which tells them how to join.
+        with i18n.use_locale(chosen):
+            await reply(update, not_registered())
+        return
     await people.set_language(svc.db, caller.telegram_id, chosen)
     i18n.set_locale(chosen)
     caller = await identify(update, svc) or caller

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot import i18n
 from bot.app import Services, services
@@ -63,6 +63,10 @@ async def identify(update: Update, svc: Services) -> Caller | None:
     if user is None or user.is_bot:
         return None
     account = await people.account(svc.db, user.id)
+    if account is None and user.id not in svc.settings.secretariat_ids:
+        # Someone who has not joined: nothing about them is stored.
+        language = i18n.language_from_telegram(user.language_code)
+        return Caller(user.id, language, None, None, False)
     if account is None or account.telegram_language != user.language_code:
         await people.seen(svc.db, user.id, user.language_code)
         account = await people.account(svc.db, user.id)
@@ -85,36 +89,58 @@ async def identify_id(svc: Services, telegram_id: int, account: Account | None =
 
 
 class SlowDown:
-    """At most ``limit`` commands a minute per user; others are not slowed.
+    """At most ``limit`` updates a minute per user; others are not slowed.
 
     A user over the limit is told once, then ignored until the minute has passed, so that
-    a flood of commands does not become a flood of replies.
+    a flood of commands or presses does not become a flood of replies. Presses of a ballot
+    are counted apart, against a larger limit: a council ballot with many seats takes many
+    presses. Only the times of recent updates are kept, in memory, and only for a minute.
     """
+
+    BALLOT_FACTOR = 5
+    SWEEP_EVERY = 1000
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.recent: dict[int, deque[float]] = {}
-        self.told: set[int] = set()
+        self.recent: dict[tuple[int, bool], deque[float]] = {}
+        # Who was told, and by which count: at most one notice while either holds them back.
+        self.told: dict[int, bool] = {}
+        self.calls = 0
 
-    def allow(self, telegram_id: int, now: float | None = None) -> bool:
+    def allow(self, telegram_id: int, now: float | None = None, *, ballot: bool = False) -> bool:
         if self.limit <= 0:
             return True
         now = time.monotonic() if now is None else now
-        window = self.recent.setdefault(telegram_id, deque())
+        self.calls += 1
+        if self.calls % self.SWEEP_EVERY == 0:
+            self._sweep(now)
+        window = self.recent.setdefault((telegram_id, ballot), deque())
         while window and now - window[0] >= 60:
             window.popleft()
-        if len(window) >= self.limit:
+        if len(window) >= self.limit * (self.BALLOT_FACTOR if ballot else 1):
             return False
         window.append(now)
-        self.told.discard(telegram_id)
+        if self.told.get(telegram_id) is ballot:
+            del self.told[telegram_id]
         return True
 
-    def first_refusal(self, telegram_id: int) -> bool:
+    def first_refusal(self, telegram_id: int, *, ballot: bool = False) -> bool:
         """True once per slowed stretch: the refusal the user is told about."""
         if telegram_id in self.told:
             return False
-        self.told.add(telegram_id)
+        self.told[telegram_id] = ballot
         return True
+
+    def _sweep(self, now: float) -> None:
+        """Forget everyone whose last update left the minute."""
+        for key in [k for k, w in self.recent.items() if not w or now - w[-1] >= 60]:
+            del self.recent[key]
+        kept = {telegram_id for telegram_id, _ in self.recent}
+        self.told = {k: v for k, v in self.told.items() if k in kept}
+
+
+# Callback kinds of a ballot in progress (bot/callbacks.py): limited apart, generously.
+BALLOT_KINDS = frozenset({"v", "vc", "cv", "et", "es", "ec"})
 
 
 def _slowdown(svc: Services) -> SlowDown:
@@ -122,6 +148,32 @@ def _slowdown(svc: Services) -> SlowDown:
     if not isinstance(limiter, SlowDown):
         limiter = svc.extras["slowdown"] = SlowDown(svc.settings.user_commands_per_minute)
     return limiter
+
+
+async def slow_down(update: Update, context: Context) -> None:
+    """Runs before every handler: drops a user's updates past the limit before anything
+    is read, written or answered, and tells the user once, politely."""
+    user = update.effective_user
+    if user is None:
+        return
+    svc = services(context)
+    limiter = _slowdown(svc)
+    query = update.callback_query
+    ballot = query is not None and (query.data or "").split(":", 1)[0] in BALLOT_KINDS
+    if limiter.allow(user.id, ballot=ballot):
+        return
+    if limiter.first_refusal(user.id, ballot=ballot):
+        caller = await identify(update, svc)
+        if caller is not None:
+            with i18n.use_locale(caller.language):
+                text = t(
+                    "You are sending commands too quickly. Please wait a minute and try again."
+                )
+                if query is not None:
+                    await query.answer(strip_html(text), show_alert=True)
+                else:
+                    await reply(update, text)
+    raise ApplicationHandlerStop
 
 
 Handler = Callable[[Update, Context, Caller], Awaitable[Any]]
@@ -135,23 +187,6 @@ def action(need: Need = "anyone") -> Callable[[Handler], Callback]:
         @functools.wraps(fn)
         async def inner(update: Update, context: Context) -> Any:
             svc = services(context)
-            # The limit is checked before the database is touched: a flood costs nothing.
-            user = update.effective_user
-            limiter = _slowdown(svc)
-            if update.callback_query is None and user is not None and not limiter.allow(user.id):
-                if not limiter.first_refusal(user.id):
-                    return None
-                caller = await identify(update, svc)
-                if caller is not None:
-                    i18n.set_locale(caller.language)
-                    await reply(
-                        update,
-                        t(
-                            "You are sending commands too quickly. Please wait a minute and"
-                            " try again."
-                        ),
-                    )
-                return None
             caller = await identify(update, svc)
             if caller is None:
                 return None
@@ -241,3 +276,12 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
+
+
+SLOWDOWN_GROUP = -50
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # A group of its own, before every handler's (in one group only the first match runs);
+    # its ApplicationHandlerStop ends the update.
+    application.add_handler(TypeHandler(Update, slow_down), group=SLOWDOWN_GROUP)

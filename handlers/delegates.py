@@ -9,7 +9,7 @@ from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import i18n
+from bot import callbacks, i18n
 from bot.app import services
 from bot.i18n import Html, t, tn
 from bot.registry import Member, normalize_code
@@ -90,10 +90,10 @@ async def delegates_command(update: Update, context: Context, caller: Caller) ->
 async def unbind(update: Update, context: Context, caller: Caller) -> None:
     svc = services(context)
     args = context.args or []
-    if len(args) != 1 or not args[0].isdigit() or int(args[0]) <= 0:
+    telegram_id = callbacks.parse_id(args[0]) if len(args) == 1 else None
+    if telegram_id is None:
         await reply(update, t("Usage: /unbind TELEGRAM_ID (the id that /delegates MEMBER shows)."))
         return
-    telegram_id = int(args[0])
     outcome = await usecase.unbind(svc.db, telegram_id, actor_id=caller.telegram_id)
     if isinstance(outcome, usecase.UnbindRefused):
         if outcome.reason == "secretariat_account":

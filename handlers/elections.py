@@ -79,18 +79,19 @@ async def election(
         if plan is None:
             await reply(update, deadlines.bad_minutes())
             return
-    # ASCII digits that fit SQLite's integer: '²' or 10**30 would raise, not be refused
-    if not 1 <= len(args) <= 2 or not (
-        args[0].isascii() and args[0].isdigit() and len(args[0]) < 19
-    ):
+    if not 1 <= len(args) <= 2 or not args[0].isdecimal():
         await reply(update, t("Usage: /election ID [MINUTES]"))
+        return
+    election_id = callbacks.parse_id(args[0])  # None for a number no election can have
+    if election_id is None:
+        await reply(update, t("There is no election {id} in this meeting.", id=args[0][:20]))
         return
     from handlers.votes import ballot_renderer, opened_reply
 
     opened = await vote_cases.open_election_round(
         svc.db,
         meeting.id,
-        int(args[0]),
+        election_id,
         actor_id=caller.telegram_id,
         year=year(svc),
         years=svc.settings.good_standing_years,

@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from telegram import Update, User
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot import i18n
-from bot.app import services
+from bot.app import BotApiRequest, services
 from bot.i18n import t
 from handlers.common import Context, identify_id
 
@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: Context) -> None:
+    if isinstance(context.error, RetryAfter):
+        # Telegram's flood control, after the rate limiter's own retries: the reply is
+        # lost, and telling the user would only add to the flood.
+        log.warning("Telegram asked to slow down (%s); a reply was dropped", context.error)
+        return
     if not isinstance(update, Update):
         log.error("error outside an update", exc_info=context.error)
         return
@@ -34,18 +39,22 @@ async def on_error(update: object, context: Context) -> None:
         "Something went wrong on our side. Please try again; if it happens again, tell the General Secretariat."
     )
     try:
-        if update.callback_query is not None:
-            try:
-                await update.callback_query.answer(text, show_alert=True)
+        query = update.callback_query
+        if query is not None and not _answered(context, query.id):
+            if await query.answer(text, show_alert=True):
                 return
-            except TelegramError:  # already answered: say it in the chat instead
-                pass
+        # The press was answered before the failure: say it in the chat instead.
         if update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
     except TelegramError:
         log.warning("could not tell user %s about the error", user.id if user else None)
     finally:
         i18n.set_locale(i18n.DEFAULT)
+
+
+def _answered(context: Context, query_id: str) -> bool:
+    request = context.bot.request
+    return isinstance(request, BotApiRequest) and request.answered(query_id)
 
 
 async def _language(context: Context, user: User | None) -> str:

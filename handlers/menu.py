@@ -89,16 +89,27 @@ def _bot_commands(caller: Caller | None) -> list[BotCommand]:
 
 
 async def publish(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The delegates' menu in each language, and the longer one for the secretariat."""
+    """The delegates' menu in each language, and the longer one for the secretariat.
+
+    The menu is a convenience: if Telegram refuses it, the bot says so in the log and runs
+    without it (every command still works when typed)."""
     bot = application.bot
-    for language in i18n.LANGUAGES:
-        with i18n.use_locale(language):
-            await bot.set_my_commands(_bot_commands(None), language_code=language)
-    with i18n.use_locale(i18n.DEFAULT):
-        await bot.set_my_commands(_bot_commands(None))
+    try:
+        for language in i18n.LANGUAGES:
+            with i18n.use_locale(language):
+                await bot.set_my_commands(_bot_commands(None), language_code=language)
+        with i18n.use_locale(i18n.DEFAULT):
+            await bot.set_my_commands(_bot_commands(None))
+    except TelegramError as exc:
+        log.warning("the command menu could not be published (setMyCommands: %s)", exc)
+        return
     svc = services(application)
-    ids = set(svc.settings.secretariat_ids)
-    ids.update(a.telegram_id for a in await people.registered(svc.db) if a.role != "delegate")
+    ids = {a.telegram_id for a in await people.registered(svc.db) if a.role != "delegate"}
+    # An id of SECRETARIAT_IDS that never wrote to the bot has no chat yet (Telegram would
+    # answer "chat not found"): its menu is set when it first writes (common._menu_once).
+    for telegram_id in svc.settings.secretariat_ids:
+        if await people.account(svc.db, telegram_id) is not None:
+            ids.add(telegram_id)
     from handlers.common import identify_id
 
     for telegram_id in sorted(ids):

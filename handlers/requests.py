@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import i18n
+from bot import callbacks, i18n, usertext
 from bot.app import Services, services
 from bot.i18n import t
 from bot.store import requests as store
@@ -79,9 +79,13 @@ async def take_part(
     """Sign or approve request ``raw_id`` for the caller's member, once, then show where
     the request stands."""
     assert caller.member is not None
+    request_id = callbacks.parse_id(raw_id)
+    if request_id is None:  # a number no request can have
+        await reply(update, t("There is no request {id}.", id=raw_id[:12]))
+        return
     outcome = await requests_cases.take_part(
         svc.db,
-        int(raw_id),
+        request_id,
         caller.member.code,
         signing=signing,
         actor_id=caller.telegram_id,
@@ -100,10 +104,19 @@ async def request_session(update: Update, context: Context, caller: Caller) -> N
     if len(args) == 1 and args[0].isdigit():
         await take_part(update, svc, caller, args[0], True)
     elif len(args) >= 2 and args[0].lower() in ("gc", "council"):
+        questions = " ".join(args[1:])[:1000]
+        if usertext.problem(questions) is not None:
+            await reply(
+                update,
+                t(
+                    "The questions may not contain control characters or invisible direction marks. Please type them as plain text."
+                ),
+            )
+            return
         outcome = await requests_cases.make_request(
             svc.db,
             args[0].lower(),
-            " ".join(args[1:])[:1000],
+            questions,
             caller.member.code,
             actor_id=caller.telegram_id,
             as_chair=caller.is_chair,

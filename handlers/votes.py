@@ -289,7 +289,8 @@ async def check_ballot(
     (False); a button of one kind on a question of the other is not valid."""
     if not caller.is_delegate or caller.member is None:
         return "not_delegate"
-    question = await store.get_question(svc.db, int(question_id)) if question_id.isdigit() else None
+    found = callbacks.parse_id(question_id)
+    question = await store.get_question(svc.db, found) if found is not None else None
     if question is None:
         return "closed"
     if resolution is not None and resolution != (question.kind == "resolution"):
@@ -578,12 +579,13 @@ async def casting_button(update: Update, context: Context, caller: Caller) -> No
     assert query is not None
     svc = services(context)
     parsed = callbacks.parse(query.data)
-    if parsed is None or not parsed.args[0].isdigit() or caller.member is None:
+    question_id = callbacks.parse_id(parsed.args[0]) if parsed else None
+    if parsed is None or question_id is None or caller.member is None:
         await query.answer(t("This button is not valid."), show_alert=True)
         return
     given = await votes.casting_vote(
         svc.db,
-        int(parsed.args[0]),
+        question_id,
         parsed.args[1],
         chair_member=caller.member.code,
         actor_id=caller.telegram_id,
@@ -699,13 +701,14 @@ async def results(update: Update, context: Context, caller: Caller) -> None:
         await reply(update, t("Usage: /results, or /results ID"))
         return
     if args:
-        question = await store.get_question(svc.db, int(args[0]))
+        found = callbacks.parse_id(args[0])
+        question = await store.get_question(svc.db, found) if found is not None else None
         if (
             question is None
             or question.meeting not in {m.id for m in allowed}
             or question.closed_at is None
         ):
-            await reply(update, t("There is no closed vote {id} of your bodies.", id=args[0]))
+            await reply(update, t("There is no closed vote {id} of your bodies.", id=args[0][:20]))
             return
     else:
         question = await store.latest_closed(svc.db, [m.id for m in allowed])

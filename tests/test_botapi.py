@@ -765,3 +765,27 @@ async def test_standalone_server_and_control_client() -> None:
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
+
+
+async def test_rejected_calls_are_recorded_unless_provoked(server: BotAPIServer, bot: Bot) -> None:
+    """What the e2e fixture checks after every test: each call Telegram would reject."""
+    alice = started(server)
+    sent = await bot.send_message(1001, "same")
+    await alice.expect("same")
+    assert server.unexpected_rejections() == []
+    with pytest.raises(BadRequest, match="not modified"):
+        await bot.edit_message_text("same", 1001, sent.message_id)
+    (rejected,) = server.unexpected_rejections()
+    assert rejected.method == "editMessageText" and rejected.status == 400
+    # A fault the test injects is provoked by it, and so is a rejection it declares.
+    server.fail_next("sendMessage", error_code=500)
+    with pytest.raises(Exception, match="Internal Server Error"):
+        await bot.send_message(1001, "x")
+    alice.block()
+    with pytest.raises(Forbidden):
+        await bot.send_message(1001, "y")
+    assert len(server.unexpected_rejections()) == 2
+    server.expect_rejections(403, "blocked")
+    server.expect_rejections(400, "NOT MODIFIED")
+    assert server.unexpected_rejections() == []
+    assert len(server.rejected) == 3

@@ -89,6 +89,7 @@ class ApiError(Exception):
         self.code = code
         self.description = description
         self.parameters = parameters
+        self.injected = False  # raised by a fault a test asked for
 
     def payload(self) -> JSON:
         body: JSON = {"ok": False, "error_code": self.code, "description": self.description}
@@ -1078,6 +1079,7 @@ class ApiCall:
     status: int
     description: str | None
     at: float
+    injected: bool = False  # failed by fail_next() or force_429(), not by the call itself
 
 
 @dataclass
@@ -1832,6 +1834,10 @@ class BotAPIServer:
         self.sent_count = 0  # messages successfully sent (sendMessage/Photo/Document)
         self.edit_count = 0
         self.rejected_429 = 0
+        # Every call answered with an error, kept whole (``requests`` is bounded), and the
+        # rejections a test provokes on purpose: see unexpected_rejections().
+        self.rejected: list[ApiCall] = []
+        self._expected_rejections: list[tuple[int | None, str]] = []
 
         self._changed = _Changed()
         self._inflight = 0
@@ -2176,6 +2182,27 @@ class BotAPIServer:
         self.requests.clear()
         self.sent_count = self.edit_count = self.rejected_429 = 0
 
+    def expect_rejections(self, code: int | None = None, containing: str = "") -> None:
+        """Declare rejections this test provokes on purpose (flood control, users who
+        blocked the bot, presses answered too late): calls answered with ``code`` (any, if
+        None) whose description contains ``containing`` (case-insensitive)."""
+        self._expected_rejections.append((code, containing.lower()))
+
+    def unexpected_rejections(self) -> list[ApiCall]:
+        """Calls Telegram would have rejected that no test provoked: each is a bug of the
+        bot (an edit that changes nothing, HTML that does not parse, a second answer to a
+        button...). Faults injected with fail_next() or force_429() are provoked."""
+        return [
+            call
+            for call in self.rejected
+            if not call.injected
+            and not any(
+                (code is None or call.status == code)
+                and containing in (call.description or "").lower()
+                for code, containing in self._expected_rejections
+            )
+        ]
+
     def calls_to(self, method: str) -> list[ApiCall]:
         name = self._canonical(method)
         return [call for call in self.requests if call.method == name]
@@ -2384,7 +2411,9 @@ class BotAPIServer:
             self.errors[(name, error.code)] += 1
             if error.code == 429:
                 self.rejected_429 += 1
-            self._log(name, params, error.code, error.description)
+            call = self._log(name, params, error.code, error.description)
+            call.injected = error.injected
+            self.rejected.append(call)
             return self._reply(error.payload(), error.code)
         finally:
             if long_poll:
@@ -2394,8 +2423,10 @@ class BotAPIServer:
                 self._inflight -= 1
                 self._touch()
 
-    def _log(self, method: str, params: Params, status: int, description: str | None) -> None:
-        self.requests.append(ApiCall(method, params.public(), status, description, time.time()))
+    def _log(self, method: str, params: Params, status: int, description: str | None) -> ApiCall:
+        call = ApiCall(method, params.public(), status, description, time.time())
+        self.requests.append(call)
+        return call
 
     @staticmethod
     def _reply(body: JSON, status: int) -> web.Response:
@@ -2411,14 +2442,18 @@ class BotAPIServer:
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.error is not None:
-                    raise ApiError(
+                    error = ApiError(
                         fault.error.code, fault.error.description, fault.error.parameters
                     )
+                    error.injected = True
+                    raise error
                 break
         if name in FLOOD_METHODS and self._forced_429[0] > 0:
             remaining, retry_after = self._forced_429
             self._forced_429 = (remaining - 1, retry_after)
-            raise too_many_requests(retry_after)
+            error = too_many_requests(retry_after)
+            error.injected = True
+            raise error
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

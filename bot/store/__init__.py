@@ -22,6 +22,11 @@ from bot.store.schema import MIGRATIONS
 Row = sqlite3.Row
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or brought to the current schema; the message says
+    which file and why, in one line."""
+
+
 class Database:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -29,14 +34,33 @@ class Database:
         self._lock = asyncio.Lock()
 
     async def open(self) -> Database:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA busy_timeout = 10000")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(f"cannot open the database {self.path}: {exc}") from None
+        # From here on the connection's thread must be stopped on any failure, or the
+        # process never exits.
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise DatabaseUnavailable(f"cannot open the database {self.path}: {exc}") from None
+        except BaseException:
+            await conn.close()
+            raise
         self._conn = conn
-        await self._migrate()
+        try:
+            await self._migrate()
+        except sqlite3.Error as exc:  # e.g. a file that is not a database
+            await self.close()
+            raise DatabaseUnavailable(f"cannot open the database {self.path}: {exc}") from None
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def close(self) -> None:
@@ -57,8 +81,13 @@ class Database:
             for number, script in enumerate(MIGRATIONS, start=1):
                 if number <= version:
                     continue
-                for statement in _statements(script):
-                    await tx.execute(statement)
+                try:
+                    for statement in _statements(script):
+                        await tx.execute(statement)
+                except sqlite3.Error as exc:
+                    raise DatabaseUnavailable(
+                        f"cannot bring the database {self.path} to schema version {number}: {exc}"
+                    ) from None
                 await tx.execute(f"PRAGMA user_version = {number}")
 
     @contextlib.asynccontextmanager

@@ -8,8 +8,10 @@ delegate through a real invitation link.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,9 @@ from tests.consistency import check_closed_votes
 
 TOKEN = "123456:TEST-SECRET-TOKEN"
 SECRETARIAT_ID = 900
-YEAR = clock.now().year  # the demo ledger is relative to the current year
+# The demo ledger is relative to the current year where the organization keeps its books
+# (the bot's clock in its time zone, not UTC: they differ from 21:00 UTC on 31 December).
+YEAR = clock.year_in(Settings().timezone)
 
 
 class Harness:
@@ -55,6 +59,16 @@ class Harness:
             await app.stop()
         await app.post_shutdown(app)
         await app.shutdown()
+
+    @contextlib.asynccontextmanager
+    async def db_while_stopped(self) -> AsyncIterator[Database]:
+        """The bot's database opened on its own, as the CLI does, while the bot is down."""
+        assert self.application is None, "stop the bot first"
+        db = await Database(self.settings.database_path).open()
+        try:
+            yield db
+        finally:
+            await db.close()
 
     async def restart(self, **changes: Any) -> Harness:
         await self.stop()
@@ -87,8 +101,15 @@ def make_settings(tmp_path: Any, server: BotAPIServer, **changes: Any) -> Settin
 
 @pytest.fixture
 async def server():
+    """The test Bot API server. A test fails if the bot made a call Telegram rejects,
+    except those the test provokes: faults it injects, and rejections it declares with
+    ``server.expect_rejections(...)``."""
     async with BotAPIServer(TOKEN, bot_username="oicc_test_bot") as running:
         yield running
+    rejected = running.unexpected_rejections()
+    assert not rejected, "calls Telegram rejects:\n" + "\n".join(
+        f"  {c.method} -> {c.status} {c.description} {c.params}" for c in rejected[:10]
+    )
 
 
 async def load_demo(path: str) -> None:
@@ -113,6 +134,15 @@ async def bot(server, tmp_path):
 @pytest.fixture
 def secretariat(server):
     return server.user(SECRETARIAT_ID, "Sara", language_code="en", username="sara")
+
+
+async def until(server: BotAPIServer, condition: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait until ``condition()`` holds, checking whenever the server sees a request."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        remaining = deadline - asyncio.get_running_loop().time()
+        assert remaining > 0, f"still not true after {timeout}s"
+        await server._changed.wait(min(remaining, 0.5))
 
 
 async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:

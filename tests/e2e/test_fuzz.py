@@ -23,7 +23,15 @@ from telegram.ext import CommandHandler
 from bot import clock
 from bot.botapi.server import BotAPIServer, FakeUser
 from bot.store import meetings as store
-from tests.e2e.conftest import SECRETARIAT_ID, TOKEN, YEAR, Harness, load_demo, make_settings
+from tests.e2e.conftest import (
+    SECRETARIAT_ID,
+    TOKEN,
+    YEAR,
+    Harness,
+    load_demo,
+    make_settings,
+    until,
+)
 from tests.e2e.test_meetings import AGENDA, SIX, in_session
 
 CHAIR_ONLY = {"call_quorum", "motion", "election", "close", "announce", "adjourn"}
@@ -336,6 +344,7 @@ def test_random_updates_are_handled_and_unauthorized_ones_change_nothing(tmp_pat
 async def test_buttons_on_a_ballot_too_old_to_edit(bot, server):
     """Found by the property above: Telegram sends a press on an old message without the
     message, and refuses to edit it; the ballot then comes again as a new message."""
+    server.expect_rejections(400, "message can't be edited")
     errors: list[logging.LogRecord] = []
     watch = _Errors(errors)
     logging.getLogger().addHandler(watch)
@@ -353,9 +362,10 @@ async def test_buttons_on_a_ballot_too_old_to_edit(bot, server):
         )
         chair, users = await in_session(bot, server, SIX)
         await chair.send("/motion 1")
-        await server.wait_idle()
-        question = (await bot.db.one("SELECT max(id) FROM questions"))[0]
         amman = users["AMMAN"]
+        # the ballot reaches Amman through the outbox: wait for it, then press its old copy
+        await until(server, lambda: any("Item" in m.text for m in amman.inbox))
+        question = (await bot.db.one("SELECT max(id) FROM questions"))[0]
         amman.skip()
         await amman.press_data(None, f"v:{question}:y")  # choose, on the old ballot
         await amman.last_answer()

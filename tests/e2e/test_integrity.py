@@ -264,6 +264,7 @@ async def test_kill_9_between_opening_a_vote_and_its_ballots_leaving(server, tmp
         await chair.send("/call_quorum")
         await chair.expect("Quorate", timeout=20)
         gone.block()  # this delegate blocked the bot: its ballot is unreachable
+        server.expect_rejections(403, "blocked")
         # The first calls after the opening hang, so the kill lands while every ballot is
         # still in the outbox (or in flight).
         server.delay_next("sendMessage", 8.0, count=2)

@@ -10,6 +10,7 @@ from bot import clock
 from bot.botapi.server import visible
 from bot.store import meetings as store
 from bot.store.meetings import AgendaItem
+from tests.e2e.conftest import until
 
 AGENDA = [
     AgendaItem("1", "Budget", "Budget", "الميزانية"),
@@ -231,10 +232,12 @@ async def test_late_checkin_forged_and_replayed_buttons(bot, server):
     rabat_ballot = await rabat.expect("Item")
     await rabat.press(rabat_ballot, "Yes")
     confirm = await rabat_ballot.wait_for(lambda m: "Confirm" in m.button_texts)
-    await rabat.press(confirm, "Confirm")
+    pressed = await rabat.press(confirm, "Confirm")
     server.duplicate_last_update(rabat)
+    # Telegram refuses the second answer to the same press.
+    server.expect_rejections(400, "query is too old")
     await rabat_ballot.wait_for(lambda m: "voted" in m.text)
-    await asyncio.sleep(0.3)
+    await until(server, lambda: answers_to(server, pressed.query_id) == 2)  # both handled
     votes = await store.open_votes(bot.db, question)
     assert votes == {"AMMAN": "n", "RABAT": "y"}
     await chair.press_data(None, f"v:{question}:zz")
@@ -357,9 +360,14 @@ async def test_postponement_reconvenes_after_a_restart(bot, server):
     await outsider.expect_nothing(0.2)
     state = await store.get_meeting(bot.db, meeting)
     assert state.postponed_until is not None and state.reconvened_at is None
-    # the bot goes down before the reconvene time and comes back after it
+    # the bot goes down before the reconvene time and comes back after it: the time it
+    # reconvenes at is stored, and moved into the past here instead of waiting for it
     await bot.stop()
-    await asyncio.sleep(3.5)
+    async with bot.db_while_stopped() as db, db.transaction() as tx:
+        await tx.execute(
+            "UPDATE meetings SET postponed_until = ? WHERE id = ?",
+            (clock.iso(clock.now() - timedelta(seconds=1)), meeting),
+        )
     await bot.start()
     for user in [chair, *users.values()]:
         await user.expect("reconvened and is in session", timeout=10)
@@ -371,6 +379,15 @@ async def test_postponement_reconvenes_after_a_restart(bot, server):
     await chair.send("/adjourn")
     await chair.expect("closed")
     assert (await store.get_meeting(bot.db, meeting)).closed_at is not None
+
+
+def answers_to(server, query_id: str) -> int:
+    """How many times the bot answered this button press (a second answer is refused)."""
+    return sum(
+        1
+        for call in server.calls_to("answerCallbackQuery")
+        if call.params.get("callback_query_id") == query_id
+    )
 
 
 async def test_extraordinary_session_request_counted_against_all_members(bot, server):

@@ -208,6 +208,8 @@ async def test_long_notice_arrives_in_order_in_parts(bot, server):
 
 async def test_hundreds_of_delegates_under_flood_control(bot, server, secretariat):
     server.set_flood(True)
+    server.expect_rejections(429)  # Telegram's flood control, on purpose
+    server.expect_rejections(403)  # blocked the bot, or never started it
     ids = range(3000, 3250)
     blocked = frozenset(range(3000, 3250, 40))
     never_started = frozenset({3001, 3002, 3003, 3004})
