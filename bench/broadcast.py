@@ -74,6 +74,7 @@ class Result:
     lost: int = 0
     seconds: float = 0.0
     answers_429: int = 0
+    answers_429_users: int = 0  # of which to the people asking /help
     not_sent: int = 0  # gave up, or the time bound ran out
     uploaded: int = 0  # bytes of photos uploaded
     latencies: list[float] = field(default_factory=list)
@@ -198,6 +199,13 @@ class Phase:
         result.delivered = sum(n > 0 for n in copies)
         result.duplicates = sum(n > 1 for n in copies)
         result.answers_429 = self.server.stats()["rejected_429"]
+        result.answers_429_users = sum(
+            1
+            for c in list(self.server.requests)
+            if c.at >= self.since
+            and c.status == 429
+            and int(c.params.get("chat_id", 0) or 0) not in self.recipients
+        )
 
 
 async def run_outbox(
@@ -337,6 +345,7 @@ def report(rtt: int, scenario: str, results: list[Result], limits: FloodLimits) 
         ("duplicates", lambda r: str(r.duplicates)),
         ("lost", lambda r: str(r.lost)),
         ("429 answers", lambda r: str(r.answers_429)),
+        ("  of which to /help answers", lambda r: str(r.answers_429_users)),
         ("/help answered", lambda r: f"{len(r.latencies)} of {len(r.latencies) + r.unanswered}"),
         ("/help p50", lambda r: ms(r.p(0.50))),
         ("/help p99", lambda r: ms(r.p(0.99))),
@@ -387,7 +396,7 @@ async def bench_rtt(
                 server.user(account, f"Secretariat{account}", language_code="en", started=True)
 
             app = build_application(settings)
-            for name in ("telegram", "bot", "httpx", "apscheduler", "aiohttp"):
+            for name in ("telegram", "bot", "handlers", "httpx", "apscheduler", "aiohttp"):
                 logging.getLogger(name).setLevel(logging.CRITICAL)
             await app.initialize()
             assert app.post_init is not None and app.post_shutdown is not None

@@ -77,7 +77,7 @@ MAX_ATTEMPTS = 5
 BACKOFF = 2.0  # seconds before the first retry, doubled each time
 POLL = 1.0
 PROGRESS_EVERY = 3.0
-COMMIT_EVERY = 0.1  # seconds between two batches while busy: one commit for several rows
+COMMIT_EVERY = 0.05  # seconds between two batches while busy: one commit for several rows
 SCAN = 5000  # unfinished rows looked at per batch
 REPORTED_KINDS = frozenset({notices.KIND})  # kinds whose creator gets a delivery report
 
@@ -105,10 +105,13 @@ class Pace:
     second. ``take(chat, ours=False)`` counts traffic the Sender does not send itself
     (the answers to users).
 
-    Times are those at which requests leave. Telegram counts a message when the request
-    reaches it, about half a round trip later, but that shift is the same for every
-    request, the answers to users included: in Telegram's window they keep the spacing
-    they left with. An answer to a user leaves ``answer_delay`` after its update arrived.
+    Telegram counts a message when the request reaches it, about half a round trip after
+    it leaves (``one_way``, which the Sender keeps up to date), so the window holds the
+    times at which messages are expected to reach Telegram, and a new message is checked
+    against the window as it will be when it arrives. Once a message is answered, its time
+    becomes the middle of its round trip: a request that left late (a busy moment) is
+    counted where it really arrived. An answer to a user leaves ``answer_delay`` after its
+    update arrived.
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class Pace:
         self.chat_burst = chat_burst
         self.chat_rate = chat_rate
         self.clock = clock
+        self.one_way = 0.0
         self.window: list[float] = []  # sorted times that count against the second
         self.last = -math.inf
         self.paused_until = -math.inf
@@ -142,10 +146,11 @@ class Pace:
     def wait(self) -> float:
         """Seconds until the bot as a whole may send again."""
         now = self.clock()
-        self._expire(now)
+        arrival = now + self.one_way
+        self._expire(arrival)
         wait = max(self.paused_until - now, self.last + self.spacing - now)
         if len(self.window) >= self.per_second:
-            wait = max(wait, self.window[len(self.window) - self.per_second] + 1.0 - now)
+            wait = max(wait, self.window[len(self.window) - self.per_second] + 1.0 - arrival)
         return max(wait, 0.0)
 
     def chat_wait(self, chat: int) -> float:
@@ -156,8 +161,8 @@ class Pace:
     def take(self, chat: int | None, *, ours: bool = True) -> float:
         """Count one message (to ``chat``, if known); returns its place in the window."""
         now = self.clock()
-        self._expire(now)
-        at = now if ours else now + self.answer_delay
+        at = now + self.one_way + (0.0 if ours else self.answer_delay)
+        self._expire(at)
         bisect.insort(self.window, at)
         if ours:
             self.last = now
@@ -174,6 +179,12 @@ class Pace:
         index = bisect.bisect_left(self.window, at)
         if index < len(self.window) and self.window[index] == at:
             del self.window[index]
+
+    def settle(self, at: float, left: float) -> None:
+        """The message taken at ``at`` (left at ``left``) was answered now: it reached
+        Telegram about halfway through its round trip."""
+        self._remove(at)
+        bisect.insort(self.window, max(at, (left + self.clock()) / 2))
 
     def give_back(self, chat: int, at: float) -> None:
         """The message taken at ``at`` was refused (403, 429): Telegram did not count it."""
@@ -432,6 +443,9 @@ class Sender:
             self._round_trip = seconds
         else:
             self._round_trip += 0.2 * (seconds - self._round_trip)
+        # The network's own share of a round trip is its shortest one: a stable estimate
+        # (a moving one would shift the window and let a burst through).
+        self.pace.one_way = min(self.pace.one_way or math.inf, seconds / 2)
 
     async def _send(self, row: Claimed) -> None:
         """Send one claimed row and leave its outcome for the next batch."""
@@ -512,6 +526,7 @@ class Sender:
             log.exception("outbox row %d could not be sent", row.id)
             return Outcome(row, "failed", error="could not be sent")
         self._observe(time.monotonic() - started)
+        self.pace.settle(taken, started)
         return Outcome(
             row,
             "delivered",

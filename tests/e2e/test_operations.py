@@ -216,10 +216,7 @@ async def test_every_state_change_is_in_the_audit_log(bot, server, secretariat, 
     await chair.send("/close")
     await chair.expect("Roll")
     await chair.send("/announce")
-    await chair.expect_unordered("being sent", "Roll", "Chart of the result", timeout=10)
-    for user in users.values():  # everything up to the result's chart, which comes last
-        while "Chart of the result" not in (await user.expect(timeout=10)).text:
-            pass
+    await chair.expect_unordered("being sent", "Roll")
     await server.wait_idle()
     for user in [chair, *users.values()]:
         user.skip()
@@ -236,8 +233,8 @@ async def test_every_state_change_is_in_the_audit_log(bot, server, secretariat, 
     assert (await oicc(env, "dues", "import", str(ledger)))[0] == 0
     assert (await oicc(env, "notice", "--audience", "gc", "--text", "Session resumes"))[0] == 0
     await chair.send("/adjourn")
-    # The notice queued just before may reach the chair before or after its answer.
-    await chair.expect_unordered("closed", "Session resumes", timeout=10)
+    # the notice queued just before reaches the chair too, before or after the answer
+    await chair.expect_unordered("closed", "Session resumes")
     await server.wait_idle()
     # Every notice finished (each appends its notice_finished entry), so the log is still.
     for _ in range(400):

@@ -254,3 +254,37 @@ async def actions_on_disk(bot):
         return await audit.entries(db)
     finally:
         await db.close()
+
+
+async def test_an_election_round_with_a_deadline_then_withdrawn(bot, server):
+    from bot.store import elections as store_elections
+    from bot.store.elections import CandidateEntry
+    from tests.e2e.test_elections import session
+
+    meeting, chair, users = await session(bot, server)
+    election = await store_elections.create_election(
+        bot.db,
+        meeting,
+        "council",
+        "Council",
+        2,
+        [CandidateEntry(c, None) for c in ("CAIRO", "AMMAN", "DAKAR")],
+        actor="t",
+    )
+    await chair.send(f"/election {election} -1")
+    await chair.expect("The deadline must be a number of minutes")
+    await chair.send(f"/election {election} 0.05")  # shorter than the reminder's lead
+    _, turnout = await opened(chair)
+    assert "Deadline" in visible(turnout.text)
+    told = visible((await chair.expect("The deadline has passed", timeout=30)).text)
+    assert "0 of 9 members on the roll have voted" in told
+    entries = [e.action for e in await audit.entries(bot.db)]
+    assert "vote_deadline_reached" in entries and "vote_reminder" not in entries
+    await chair.send("/withdraw")
+    await chair.expect_unordered("Withdrawn:", "withdrawn this vote")
+    code, out, _ = await cli(
+        bot, "export", "results", "--meeting", str(meeting), "--format", "json"
+    )
+    [exported] = json.loads(out)["questions"]
+    assert exported["outcome"] == "withdrawn" and exported["kind"] == "council_election"
+    assert exported["tally"] == {"CAIRO": 0, "AMMAN": 0, "DAKAR": 0}
