@@ -216,7 +216,10 @@ async def test_every_state_change_is_in_the_audit_log(bot, server, secretariat, 
     await chair.send("/close")
     await chair.expect("Roll")
     await chair.send("/announce")
-    await chair.expect_unordered("being sent", "Roll")
+    await chair.expect_unordered("being sent", "Roll", "Chart of the result", timeout=10)
+    for user in users.values():  # everything up to the result's chart, which comes last
+        while "Chart of the result" not in (await user.expect(timeout=10)).text:
+            pass
     await server.wait_idle()
     for user in [chair, *users.values()]:
         user.skip()
